@@ -1,0 +1,117 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * The part of a Connect request that decides a call's code.
+ */
+export interface CodeContext {
+  readonly signal: AbortSignal;
+  readonly header: Headers;
+}
+
+/**
+ * Share of a deadline by which the server's clock may run short. The server
+ * starts its clock when the call reaches the interceptor, after the request
+ * crossed the network and was parsed, so it sees a client's deadline expire
+ * slightly early.
+ */
+const deadlineTolerance = 0.05;
+const deadlineToleranceMinMs = 5;
+
+/**
+ * callCode turns the outcome of a call into the code that its metrics record:
+ * 0 for OK, else a Connect `Code` (1-16). It is the only place that decides a
+ * code.
+ *
+ * - If the call's signal aborted before the call ended, the abort reason wins:
+ *   a caller's abort or a client reset is Canceled, a deadline is
+ *   DeadlineExceeded.
+ * - A ConnectError keeps its code.
+ * - Server: any other thrown value is Internal, which is what connect-node
+ *   puts on the wire. Client: it is Unknown, as `ConnectError.from` makes it.
+ * - Server: a failed call that carried a deadline (`grpc-timeout` or
+ *   `connect-timeout-ms`) that has passed is DeadlineExceeded, because a
+ *   client-enforced deadline reaches a connect-node server as a reset.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export function callCode(
+  server: boolean,
+  failed: boolean,
+  error: unknown,
+  req: CodeContext,
+  startMs: number,
+): number {
+  let code: number;
+  if (req.signal.aborted) {
+    code = reasonCode(req.signal.reason, Code.Canceled);
+  } else if (!failed) {
+    return 0;
+  } else if (server) {
+    code = error instanceof ConnectError ? error.code : Code.Internal;
+  } else {
+    code = reasonCode(error, Code.Unknown);
+  }
+  if (server && code !== 0 && deadlinePassed(req.header, startMs)) {
+    return Code.DeadlineExceeded;
+  }
+  return code;
+}
+
+/**
+ * The code that `ConnectError.from(reason, fallback)` would give, without
+ * allocating an error.
+ */
+function reasonCode(reason: unknown, fallback: Code): number {
+  if (reason instanceof ConnectError) {
+    return reason.code;
+  }
+  if (
+    reason instanceof Error &&
+    (reason.name === "AbortError" || reason.name === "TimeoutError")
+  ) {
+    return Code.Canceled;
+  }
+  return fallback;
+}
+
+function deadlinePassed(header: Headers, startMs: number): boolean {
+  const timeoutMs = requestTimeoutMs(header);
+  if (timeoutMs === undefined) {
+    return false;
+  }
+  const tolerance = Math.max(
+    deadlineToleranceMinMs,
+    timeoutMs * deadlineTolerance,
+  );
+  return performance.now() - startMs + tolerance >= timeoutMs;
+}
+
+const grpcTimeoutUnitMs: Readonly<Record<string, number>> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1_000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
+
+/**
+ * requestTimeoutMs reads the deadline a request carries, in milliseconds:
+ * `grpc-timeout` (gRPC and gRPC-Web) or `connect-timeout-ms` (Connect).
+ * Malformed values count as no deadline; connect-node rejects them before any
+ * interceptor runs anyway.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export function requestTimeoutMs(header: Headers): number | undefined {
+  const grpc = header.get("grpc-timeout");
+  if (grpc !== null) {
+    const match = /^(\d{1,8})([HMSmun])$/.exec(grpc);
+    return match ? Number(match[1]) * grpcTimeoutUnitMs[match[2]] : undefined;
+  }
+  const connect = header.get("connect-timeout-ms");
+  if (connect !== null && /^\d{1,10}$/.test(connect)) {
+    return Number(connect);
+  }
+  return undefined;
+}
