@@ -14,7 +14,9 @@ export interface MethodCounts {
 
 /**
  * counters renders the four counters of one side (`grpc_server` or
- * `grpc_client`) for each method, as `series()` reads them back.
+ * `grpc_client`) for each method, as `series()` reads them back. A count of
+ * 0 means the series was never touched, so it is left out, as in the
+ * exposition.
  */
 export function counters(
   side: "server" | "client",
@@ -29,12 +31,15 @@ export function counters(
       grpc_service: service,
       grpc_method: m.method,
     };
-    out[key(`grpc_${side}_started_total`, labels)] = m.started;
+    const put = (name: string, l: Record<string, string>, n: number) => {
+      if (n !== 0) out[key(name, l)] = n;
+    };
+    put(`grpc_${side}_started_total`, labels, m.started);
     for (const [code, n] of Object.entries(m.handled)) {
-      out[key(`grpc_${side}_handled_total`, { ...labels, grpc_code: code })] = n;
+      put(`grpc_${side}_handled_total`, { ...labels, grpc_code: code }, n);
     }
-    out[key(`grpc_${side}_msg_received_total`, labels)] = m.received;
-    out[key(`grpc_${side}_msg_sent_total`, labels)] = m.sent;
+    put(`grpc_${side}_msg_received_total`, labels, m.received);
+    put(`grpc_${side}_msg_sent_total`, labels, m.sent);
   }
   return out;
 }
