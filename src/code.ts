@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
  * The part of a Connect request that decides a call's code.
  */
 export interface CodeContext {
+  readonly stream: boolean;
   readonly signal: AbortSignal;
   readonly header: Headers;
 }
@@ -27,7 +28,9 @@ const deadlineToleranceMinMs = 5;
  *   DeadlineExceeded.
  * - A ConnectError keeps its code.
  * - Server: any other thrown value is Internal, which is what connect-node
- *   puts on the wire. Client: it is Unknown, as `ConnectError.from` makes it.
+ *   puts on the wire. The one exception is `throw undefined`, which
+ *   connect-node sends as OK except on a Connect unary call. Client: it is
+ *   Unknown, as `ConnectError.from` makes it.
  * - Server: a failed call that carried a deadline (`grpc-timeout` or
  *   `connect-timeout-ms`) that has passed is DeadlineExceeded, because a
  *   client-enforced deadline reaches a connect-node server as a reset.
@@ -47,7 +50,12 @@ export function callCode(
   } else if (!failed) {
     return 0;
   } else if (server) {
-    code = error instanceof ConnectError ? error.code : Code.Internal;
+    code =
+      error instanceof ConnectError
+        ? error.code
+        : error === undefined && (req.stream || isGrpc(req.header))
+          ? 0
+          : Code.Internal;
   } else {
     code = reasonCode(error, Code.Unknown);
   }
@@ -72,6 +80,10 @@ function reasonCode(reason: unknown, fallback: Code): number {
     return Code.Canceled;
   }
   return fallback;
+}
+
+function isGrpc(header: Headers): boolean {
+  return header.get("content-type")?.startsWith("application/grpc") === true;
 }
 
 function deadlinePassed(header: Headers, startMs: number): boolean {

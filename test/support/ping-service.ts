@@ -35,25 +35,29 @@ export const pingService = {
   },
   async pingClientStream(reqs: AsyncIterable<PingRequest>, ctx: HandlerContext) {
     let count = 0;
+    let limit = 0;
     let last: PingRequest | undefined;
     for await (const req of reqs) {
       count++;
       last = req;
-      if (req.readLimit > 0 && count >= req.readLimit) break;
+      if (count === 1) limit = req.readLimit;
+      if (limit > 0 && count >= limit) break;
     }
     if (last) await behave(last, ctx);
     return { value: last?.value ?? "", counter: count };
   },
   async *pingStream(reqs: AsyncIterable<PingRequest>, ctx: HandlerContext): AsyncGenerator<PingResponse> {
     let count = 0;
+    let limit = 0;
     for await (const req of reqs) {
       count++;
+      if (count === 1) limit = req.readLimit;
       if (req.errorCodeReturned !== 0 || req.waitForCancel || req.ignoreCancel) {
         await behave(req, ctx);
       }
       await sleep(req.sleepTimeMs, ctx.signal);
       yield create(PingResponseSchema, { value: req.value, counter: count });
-      if (req.readLimit > 0 && count >= req.readLimit) break;
+      if (limit > 0 && count >= limit) break;
     }
   },
 };
