@@ -1,0 +1,82 @@
+import { expect } from "chai";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { callCode, requestTimeoutMs } from "../src/code.js";
+
+function req(header: Record<string, string> = {}, opts: { stream?: boolean; abort?: unknown } = {}) {
+  const ac = new AbortController();
+  if ("abort" in opts) ac.abort(opts.abort);
+  return { stream: opts.stream ?? false, signal: ac.signal, header: new Headers(header) };
+}
+
+describe("callCode (the one place that decides a code)", () => {
+  const now = performance.now();
+
+  describe("server", () => {
+    it("is OK for success and a ConnectError's code for it", () => {
+      expect(callCode(true, false, undefined, req(), now)).to.equal(0);
+      expect(callCode(true, true, new ConnectError("x", Code.NotFound), req(), now)).to.equal(Code.NotFound);
+    });
+    it("is Internal for anything else thrown, as connect-node sends it", () => {
+      expect(callCode(true, true, new Error("x"), req(), now)).to.equal(Code.Internal);
+      expect(callCode(true, true, "a string", req(), now)).to.equal(Code.Internal);
+      expect(callCode(true, true, new DOMException("x", "AbortError"), req(), now)).to.equal(Code.Internal);
+    });
+    it("is OK for `throw undefined`, which connect-node sends as OK, except on Connect unary", () => {
+      expect(callCode(true, true, undefined, req({}, { stream: true }), now)).to.equal(0);
+      expect(callCode(true, true, undefined, req({ "content-type": "application/grpc+proto" }), now)).to.equal(0);
+      expect(callCode(true, true, undefined, req({ "content-type": "application/proto" }), now)).to.equal(Code.Internal);
+    });
+    it("takes the abort reason when the signal aborted first, success included", () => {
+      expect(callCode(true, false, undefined, req({}, { abort: new ConnectError("reset", Code.Canceled) }), now)).to.equal(Code.Canceled);
+      expect(callCode(true, true, new Error("write after end"), req({}, { abort: new DOMException("x", "AbortError") }), now)).to.equal(Code.Canceled);
+      expect(callCode(true, true, undefined, req({}, { abort: new ConnectError("t", Code.DeadlineExceeded) }), now)).to.equal(Code.DeadlineExceeded);
+    });
+    it("is DeadlineExceeded for a failed call whose deadline has passed", () => {
+      const started = performance.now() - 200;
+      const reset = new ConnectError("http/2 stream closed with error code INTERNAL_ERROR", Code.Internal);
+      expect(callCode(true, true, reset, req({ "grpc-timeout": "200m" }, { abort: reset }), started)).to.equal(Code.DeadlineExceeded);
+      expect(callCode(true, true, new Error("x"), req({ "connect-timeout-ms": "150" }), started)).to.equal(Code.DeadlineExceeded);
+      // Not yet passed, or no deadline, or no failure: unchanged.
+      expect(callCode(true, true, reset, req({ "grpc-timeout": "10S" }, { abort: reset }), started)).to.equal(Code.Internal);
+      expect(callCode(true, true, reset, req({}, { abort: reset }), started)).to.equal(Code.Internal);
+      expect(callCode(true, false, undefined, req({ "grpc-timeout": "1m" }), started)).to.equal(0);
+    });
+  });
+
+  describe("client", () => {
+    it("is the error's code, or Unknown for a value that is not a ConnectError", () => {
+      expect(callCode(false, false, undefined, req(), now)).to.equal(0);
+      expect(callCode(false, true, new ConnectError("x", Code.Unavailable), req(), now)).to.equal(Code.Unavailable);
+      expect(callCode(false, true, new Error("x"), req(), now)).to.equal(Code.Unknown);
+      expect(callCode(false, true, new DOMException("x", "AbortError"), req(), now)).to.equal(Code.Canceled);
+    });
+    it("takes the abort reason of the caller's signal or the deadline", () => {
+      expect(callCode(false, true, undefined, req({}, { abort: new DOMException("x", "AbortError") }), now)).to.equal(Code.Canceled);
+      expect(callCode(false, true, undefined, req({}, { abort: new ConnectError("t", Code.DeadlineExceeded) }), now)).to.equal(Code.DeadlineExceeded);
+    });
+    it("never turns a client error into DeadlineExceeded by the header", () => {
+      expect(callCode(false, true, new ConnectError("x", Code.Internal), req({ "grpc-timeout": "1n" }), now - 100)).to.equal(Code.Internal);
+    });
+  });
+});
+
+describe("requestTimeoutMs", () => {
+  const t = (h: Record<string, string>) => requestTimeoutMs(new Headers(h));
+  it("reads grpc-timeout in every unit", () => {
+    expect(t({ "grpc-timeout": "2H" })).to.equal(7_200_000);
+    expect(t({ "grpc-timeout": "3M" })).to.equal(180_000);
+    expect(t({ "grpc-timeout": "4S" })).to.equal(4_000);
+    expect(t({ "grpc-timeout": "250m" })).to.equal(250);
+    expect(t({ "grpc-timeout": "1500u" })).to.equal(1.5);
+    expect(t({ "grpc-timeout": "2000000n" })).to.equal(2);
+  });
+  it("reads connect-timeout-ms", () => {
+    expect(t({ "connect-timeout-ms": "300" })).to.equal(300);
+  });
+  it("ignores malformed values and their absence", () => {
+    expect(t({ "grpc-timeout": "123456789m" })).to.equal(undefined);
+    expect(t({ "grpc-timeout": "5x" })).to.equal(undefined);
+    expect(t({ "connect-timeout-ms": "-1" })).to.equal(undefined);
+    expect(t({})).to.equal(undefined);
+  });
+});
