@@ -74,9 +74,9 @@ const cases: Case[] = [
   { name: "gRPC-Web client stream, good then bad protobuf", req: { path: S + "PingClientStream", headers: grpcWeb, body: [envelope(good), envelope(badProtobuf)] }, wire: "grpc 13", recorded: ["PingClientStream", { received: 1, sent: 0, code: "Internal" }] },
   { name: "Connect client stream, good then bad protobuf", req: { path: S + "PingClientStream", headers: connectStream, body: [envelope(good), envelope(badProtobuf)] }, wire: "connect internal", recorded: ["PingClientStream", { received: 1, sent: 0, code: "Internal" }] },
   { name: "gRPC client stream, good then truncated envelope", req: { path: S + "PingClientStream", headers: grpc, body: [envelope(good), envelope(good, 0, 100)] }, wire: "grpc 3", recorded: ["PingClientStream", { received: 1, sent: 0, code: "InvalidArgument" }] },
-  { name: "gRPC client stream, good then > readMaxBytes", req: { path: S + "PingClientStream", headers: grpc, body: [envelope(good), envelope(big)] }, wire: "grpc 8", recorded: ["PingClientStream", { received: 0, sent: 0, code: "ResourceExhausted" }] },
-  // (received 0 above: the envelope splitter reads both headers from one
-  // chunk and fails on the size before it hands the first message on.)
+  { name: "gRPC client stream, good then > readMaxBytes", req: { path: S + "PingClientStream", headers: grpc, body: [Buffer.concat([envelope(good), envelope(big)])] }, wire: "grpc 8", recorded: ["PingClientStream", { received: 0, sent: 0, code: "ResourceExhausted" }] },
+  // (received 0 above: both envelopes arrive in one chunk, and the envelope
+  // splitter fails on the size before it hands the first message on.)
   { name: "gRPC client stream, invalid grpc-timeout", req: { path: S + "PingClientStream", headers: { ...grpc, "grpc-timeout": "abc" }, body: [envelope(good)] }, wire: "grpc 3", recorded: ["PingClientStream", { received: 0, sent: 0, code: "InvalidArgument" }] },
   { name: "Connect client stream, invalid connect-timeout-ms", req: { path: S + "PingClientStream", headers: { ...connectStream, "connect-timeout-ms": "abc" }, body: [envelope(good)] }, wire: "connect invalid_argument", recorded: ["PingClientStream", { received: 0, sent: 0, code: "InvalidArgument" }] },
   { name: "gRPC bidi, good then bad protobuf", req: { path: S + "PingStream", headers: grpc, body: [envelope(good), envelope(badProtobuf)] }, wire: "grpc 13", recorded: ["PingStream", { received: 1, sent: 1, code: "Internal" }] },
