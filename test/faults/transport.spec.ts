@@ -24,7 +24,7 @@ import {
 
 /** Starts one in-flight call of each kind the protocol supports; each
  * handler waits for its signal. Resolves to the codes the caller saw. */
-function inFlightCalls(r: Rig, truth: Map<string, HandlerTruth>, tag: string) {
+function inFlightCalls(r: Rig, tag: string) {
   const calls: { id: string; method: MethodName; done: Promise<CodeName> }[] = [];
   for (const p of protocols) {
     const client = r.client(p);
@@ -95,7 +95,7 @@ describe("faults: transport failures", function () {
   }
 
   it("the server destroys its HTTP/2 sessions with calls in flight: exactly once on both sides", async () => {
-    const calls = inFlightCalls(r, truth, "destroy");
+    const calls = inFlightCalls(r, "destroy");
     await until(() => calls.every((c) => truth.has(c.id)), 5000, "all handlers started");
     for (const s of sessions) s.destroy();
     r.server.h1.closeAllConnections();
@@ -120,7 +120,7 @@ describe("faults: transport failures", function () {
   });
 
   it("server.close with calls in flight on every protocol: exactly once on both sides", async () => {
-    const calls = inFlightCalls(r, truth, "close");
+    const calls = inFlightCalls(r, "close");
     await until(() => calls.every((c) => truth.has(c.id)), 5000, "all handlers started");
     await (r.server as TestServer).close();
     const codes = await expectRecorded(calls, () => "Canceled");
