@@ -1,0 +1,151 @@
+// Misconfiguration and misuse: a duplicate registry, wrong options, the same
+// interceptor twice in one chain, and prom-client throwing inside a
+// recording (the call must not notice; `onError` hears of it).
+import { expect } from "chai";
+import { Registry, type Counter } from "prom-client";
+import { ClientMetrics, ServerMetrics } from "../../src/index.js";
+import { pingClient, protocols, quiesce, series, startServer, type TestServer } from "../support/harness.js";
+import { assertInvariants, counterSeries, requests, settle, Tally } from "./lib.js";
+
+describe("faults: misuse", () => {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it("a duplicate registry and wrong options fail at construction with a clear error", () => {
+    const registry = new Registry();
+    new ServerMetrics({ registry });
+    expect(() => new ServerMetrics({ registry })).to.throw(/grpc_server_started_total.*registry/s);
+    expect(() => new ClientMetrics({ registry, handlingTimeHistogram: { buckets: [1, 1] } })).to.throw(/strictly increasing/);
+    expect(() => new ServerMetrics({ registry: new Registry(), onError: "warn" } as never)).to.throw(/onError/);
+    // The failed constructions registered nothing more.
+    expect(registry.getMetricsAsArray().map((m) => m.name).sort()).to.deep.equal([
+      "grpc_server_handled_total",
+      "grpc_server_msg_received_total",
+      "grpc_server_msg_sent_total",
+      "grpc_server_started_total",
+    ]);
+  });
+
+  it("the same interceptor instance twice in one chain counts every call twice (pinned)", async () => {
+    const registry = new Registry();
+    const sm = new ServerMetrics({ registry });
+    const cm = new ClientMetrics({ registry });
+    const server = await startServer([sm.interceptor, sm.interceptor]);
+    servers.push(server);
+    const tally = new Tally();
+    for (const p of protocols) {
+      const client = pingClient(server, p, [cm.interceptor, cm.interceptor]);
+      await client.ping({ value: "x" });
+      expect(await settle(() => client.pingError({ value: "x", errorCodeReturned: 7 }))).to.equal("PermissionDenied");
+      let got = 0;
+      for await (const _ of client.pingList({ value: "x", responseCount: 2 })) got++;
+      expect(got).to.equal(2);
+      await client.pingClientStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }));
+      for (let twice = 0; twice < 2; twice++) {
+        tally.call("Ping", { received: 1, sent: 1, code: "OK" }, { sent: 1, received: 1, code: "OK" });
+        tally.call("PingError", { received: 1, sent: 0, code: "PermissionDenied" }, { sent: 1, received: 0, code: "PermissionDenied" });
+        tally.call("PingList", { received: 1, sent: 2, code: "OK" }, { sent: 1, received: 2, code: "OK" });
+        tally.call("PingClientStream", { received: 2, sent: 1, code: "OK" }, { sent: 2, received: 1, code: "OK" });
+      }
+    }
+    await quiesce(registry);
+    const s = counterSeries(await series(registry));
+    expect(s).to.deep.equal(tally.series());
+    assertInvariants(s);
+  });
+
+  for (const side of ["server", "client"] as const) {
+    it(`prom-client throwing in every ${side} recording: calls unaffected, onError hears each failure`, async () => {
+      const registry = new Registry();
+      const errors: unknown[] = [];
+      const onError = (e: unknown) => errors.push(e);
+      const sm = new ServerMetrics({ registry, ...(side === "server" ? { onError } : {}) });
+      const cm = new ClientMetrics({ registry, ...(side === "client" ? { onError } : {}) });
+      for (const name of ["started", "handled", "msg_received", "msg_sent"]) {
+        const metric = registry.getSingleMetric(`grpc_${side}_${name}_total`) as Counter<string>;
+        metric.inc = () => {
+          throw new Error(`boom: ${name}`);
+        };
+      }
+      const server = await startServer([sm.interceptor]);
+      servers.push(server);
+      for (const p of protocols) {
+        const client = pingClient(server, p, [cm.interceptor]);
+        expect((await client.ping({ value: "x" })).value).to.equal("x");
+        expect(await settle(() => client.pingError({ value: "x", errorCodeReturned: 7 }))).to.equal("PermissionDenied");
+        const got: number[] = [];
+        for await (const m of client.pingList({ value: "x", responseCount: 2 })) got.push(m.counter);
+        expect(got).to.deep.equal([0, 1]);
+        const res = await client.pingClientStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }));
+        expect(res.counter).to.equal(2);
+        if (p.httpVersion === "2") {
+          const echoed: string[] = [];
+          for await (const m of client.pingStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }))) echoed.push(m.value);
+          expect(echoed).to.deep.equal(["a", "b"]);
+        }
+      }
+      await quiesce(registry);
+      // The other side recorded normally and completely.
+      const s = counterSeries(await series(registry));
+      expect(Object.keys(s).filter((k) => k.startsWith(`grpc_${side}_`))).to.deep.equal([]);
+      assertInvariants(s);
+      // Every recording failed and was reported: 3 H/2 + 2 H/1.1 protocols;
+      // per call: started + handled + its messages.
+      const messages = (h2: boolean) =>
+        // Ping: 1+1, PingError: 1+0, PingList: 1+2, PingClientStream: 2+1, PingStream: 2+2
+        2 + 1 + 3 + 3 + (h2 ? 4 : 0);
+      const calls = (h2: boolean) => (h2 ? 5 : 4);
+      const perProtocol = (h2: boolean) => 2 * calls(h2) + messages(h2);
+      expect(errors.length).to.equal(3 * perProtocol(true) + 2 * perProtocol(false));
+      expect(errors.every((e) => e instanceof Error && /^boom: /.test(e.message))).to.equal(true);
+    });
+  }
+
+  it("the default onError warns once on the console, whatever the number of failures", async () => {
+    const registry = new Registry();
+    const sm = new ServerMetrics({ registry });
+    (registry.getSingleMetric("grpc_server_handled_total") as Counter<string>).inc = () => {
+      throw new Error("boom");
+    };
+    const server = await startServer([sm.interceptor]);
+    servers.push(server);
+    const warnings: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args);
+    try {
+      const client = pingClient(server, protocols[0], []);
+      for (let i = 0; i < 5; i++) await client.ping({ value: "x" });
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.length).to.equal(1);
+    expect(String(warnings[0][0])).to.match(/connectrpc-prometheus/);
+  });
+
+  it("the registry cleared while calls are in flight: the calls go on unaffected", async () => {
+    const registry = new Registry();
+    const errors: unknown[] = [];
+    const sm = new ServerMetrics({ registry, onError: (e) => errors.push(e) });
+    const cm = new ClientMetrics({ registry, onError: (e) => errors.push(e) });
+    const server = await startServer([sm.interceptor]);
+    servers.push(server);
+    const client = pingClient(server, protocols[0], [cm.interceptor]);
+    const inFlight = [
+      client.ping({ value: "x", sleepTimeMs: 100 }),
+      (async () => {
+        const got: number[] = [];
+        for await (const m of client.pingList({ value: "x", responseCount: 3, sleepTimeMs: 30 })) got.push(m.counter);
+        return got;
+      })(),
+    ];
+    registry.clear();
+    const [unary, list] = await Promise.all(inFlight);
+    expect(unary).to.deep.include({ value: "x" });
+    expect(list).to.deep.equal([0, 1, 2]);
+    // The instruments were unregistered, not broken: nothing was reported.
+    expect(errors).to.deep.equal([]);
+    expect(await series(registry)).to.deep.equal({});
+  });
+});
