@@ -360,3 +360,13 @@ export function tracedRoutes(truth: Map<string, HandlerTruth>) {
       },
     });
 }
+
+/** started minus handled on one side, over every method. */
+export function inFlightOf(s: Record<string, number>, side: Side): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(s)) {
+    if (k.startsWith(`grpc_${side}_started_total{`)) n += v;
+    if (k.startsWith(`grpc_${side}_handled_total{`)) n -= v;
+  }
+  return n;
+}
