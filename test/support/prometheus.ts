@@ -37,9 +37,18 @@ export interface Sample {
 }
 
 const running = new Set<ChildProcess>();
-process.on("exit", () => {
+const killAll = () => {
   for (const child of running) child.kill("SIGKILL");
-});
+};
+process.on("exit", killAll);
+// A test run that is stopped does not run "exit" handlers: kill our
+// processes, then stop as the signal would have.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
 
 /**
  * metricsFallback serves a registry's exposition at `/metrics`, as the
