@@ -227,6 +227,17 @@ describe("a real Prometheus", function () {
   /** Runs a query at the final scrape. */
   const at = (expr: string) => prom!.query(expr, finalScrape / 1000);
 
+  /** Unary handling-time buckets of one side, summed over methods. */
+  const unaryBuckets = (side: "server" | "client"): Bucket[] => {
+    const sums = new Map<string, number>();
+    const re = new RegExp(`^grpc_${side}_handling_seconds_bucket\\{.*grpc_type="unary",le="([^"]+)"\\}$`);
+    for (const [k, v] of Object.entries(exposition)) {
+      const m = re.exec(k);
+      if (m) sums.set(m[1], (sums.get(m[1]) ?? 0) + v);
+    }
+    return [...sums].map(([le, count]) => ({ le: le === "+Inf" ? Infinity : Number(le), count }));
+  };
+
   it("stored zeros before the traffic and exactly the exposition after it", async () => {
     const before = await prom!.query(`sum(grpc_server_started_total{job="${job}"})`, zeroScrape / 1000);
     expect(only(before, {}, "calls before the traffic")).to.equal(0);
@@ -244,16 +255,7 @@ describe("a real Prometheus", function () {
 
   describe("docs/promql.md", () => {
     const svc = { grpc_service: service };
-    /** Unary handling-time buckets of the server, summed over methods. */
-    const unaryBuckets = (): Bucket[] => {
-      const sums = new Map<string, number>();
-      for (const [k, v] of Object.entries(exposition)) {
-        const m = /^grpc_server_handling_seconds_bucket\{.*grpc_type="unary",le="([^"]+)"\}$/.exec(k);
-        if (m) sums.set(m[1], (sums.get(m[1]) ?? 0) + v);
-      }
-      return [...sums].map(([le, count]) => ({ le: le === "+Inf" ? Infinity : Number(le), count }));
-    };
-    const bucketCount = (le: number) => unaryBuckets().find((b) => b.le === le)!.count;
+    const bucketCount = (le: number) => unaryBuckets("server").find((b) => b.le === le)!.count;
 
     const checks: Record<string, (r: Sample[]) => void> = {
       "Request rate by service": (r) => closeTo(only(r, svc, "rate"), allCalls / 60, "calls per second"),
@@ -266,7 +268,7 @@ describe("a real Prometheus", function () {
       "99th percentile latency of unary calls": (r) => {
         const p99 = only(r, svc, "p99");
         expect(bucketCount(Infinity), "unary calls observed").to.equal(unaryCalls);
-        closeTo(p99, histogramQuantile(0.99, unaryBuckets()), "p99 of the scraped buckets");
+        closeTo(p99, histogramQuantile(0.99, unaryBuckets("server")), "p99 of the scraped buckets");
         // At most `unaryNotSlept` calls are at or under 250 ms, fewer than
         // 99% of them: the 99th percentile lies above.
         expect(0.99 * unaryCalls).to.be.above(unaryNotSlept);
@@ -335,14 +337,51 @@ describe("a real Prometheus", function () {
       }
     });
 
+    // What each panel must show for the traffic: the client made exactly
+    // the calls the server handled, so both sides agree.
+    const byCode = Object.fromEntries(
+      Object.keys(Code)
+        .filter((c) => Number.isNaN(Number(c)))
+        .map((c) => [c, traffic.errorCodes.includes(Code[c as keyof typeof Code]) ? 1 / 60 : 0]),
+    );
+    const perStream = (sizes: Record<string, number[]>) =>
+      Object.fromEntries(
+        Object.entries(sizes).map(([m, s]) => [m, s.reduce((x, y) => x + y, 0) / s.length]),
+      );
+    // Messages each side sends and receives on the streaming methods.
+    const responses = { PingList: traffic.listSizes, PingStream: traffic.bidiSizes };
+    const requests = { PingClientStream: traffic.clientStreamSizes, PingStream: traffic.bidiSizes };
+    const panelChecks: Record<string, (r: Sample[], t: Target, side: "server" | "client") => void> = {
+      "request rate": (r) =>
+        closeTo(r.reduce((a, s) => a + s.value, 0), allCalls / 60, "calls per second, all methods"),
+      "error rate by code": (r) => {
+        const got = Object.fromEntries(r.map((s) => [s.metric.grpc_code, s.value]));
+        expect(Object.keys(got).sort()).to.deep.equal(Object.keys(byCode).sort());
+        for (const [code, v] of Object.entries(byCode)) closeTo(got[code], v, code);
+      },
+      "unary latency p50, p90, p99": (r, t, side) => {
+        const q = Number(t.legend.slice(1)) / 100;
+        closeTo(only(r, {}, t.legend), histogramQuantile(q, unaryBuckets(side)), t.legend);
+      },
+      "messages per stream": (r, t, side) => {
+        const sent = t.legend.endsWith(" sent");
+        const sizes = perStream(sent === (side === "server") ? responses : requests);
+        const got = Object.fromEntries(r.map((s) => [s.metric.grpc_method, s.value]));
+        expect(Object.keys(got).sort()).to.deep.equal(Object.keys(sizes).sort());
+        for (const [m, v] of Object.entries(sizes)) closeTo(got[m], v, m);
+      },
+      "in flight (started − handled)": (r) => {
+        expect(r).to.have.length(6);
+        expect(r.map((s) => s.value)).to.deep.equal(r.map(() => 0));
+      },
+    };
+
     for (const t of targets) {
       it(`${t.panel}: ${t.legend}`, async () => {
-        const result = await at(grafana(t.expr));
-        expect(result, "series").to.not.be.empty;
-        expect(result.some((s) => Number.isFinite(s.value)), "a finite value").to.equal(true);
-        if (t.panel.includes("in flight")) {
-          expect(result.map((s) => s.value)).to.deep.equal(result.map(() => 0));
-        }
+        const [side, kind] = t.panel.split(": ");
+        const check = panelChecks[kind];
+        expect(check, `a check for "${kind}"`).to.be.a("function");
+        check(await at(grafana(t.expr)), t, side === "Server" ? "server" : "client");
       });
     }
   });
