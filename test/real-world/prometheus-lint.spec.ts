@@ -63,7 +63,7 @@ async function exposition(side: Side, legacy: boolean): Promise<string> {
       registry,
       legacy,
       handlingTimeHistogram: true,
-      // Legacy mode has no per-message histograms; the option is refused there.
+      // Legacy mode has no per-message histograms (it ignores these options).
       ...(legacy ? {} : { streamReceiveTimeHistogram: true, streamSendTimeHistogram: true }),
     });
     m.initialize(PingService);
