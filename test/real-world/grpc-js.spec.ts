@@ -14,7 +14,6 @@ import {
   readAll,
   startGrpcJsServer,
   type GrpcJsServer,
-  type GrpcOutcome,
   type GrpcPingRequest,
   type GrpcPingResponse,
 } from "../fixtures/grpcjs-ping.js";
