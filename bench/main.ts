@@ -1,0 +1,72 @@
+// `npm run bench [-- --quick] [-- --only=in-process,network,memory]`: the
+// benchmark suite of issue 4. Every scenario runs in child processes; this
+// process only orchestrates and prints. See bench/README-section.md.
+import { execFileSync } from "node:child_process";
+import * as os from "node:os";
+import { inProcess } from "./in-process.js";
+import { memory } from "./memory.js";
+import { network } from "./network.js";
+import { Report } from "./report.js";
+import { settings } from "./settings.js";
+
+const scenarios = ["in-process", "network", "memory"] as const;
+type Scenario = (typeof scenarios)[number];
+
+/** parseArgs reads `--quick` and `--only=a,b`. */
+function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<Scenario> } {
+  const quick = argv.includes("--quick");
+  const only = argv.find((a) => a.startsWith("--only="));
+  const picked = only === undefined ? [...scenarios] : only.slice("--only=".length).split(",");
+  for (const p of picked) {
+    if (!(scenarios as readonly string[]).includes(p)) {
+      throw new Error(`unknown scenario "${p}"; known: ${scenarios.join(", ")}`);
+    }
+  }
+  return { quick, only: new Set(picked as Scenario[]) };
+}
+
+/** The commit measured, and whether src/ differs from it. */
+function sourceState(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8" }).trim();
+    const dirty = git("status", "--porcelain", "--", "src") !== "";
+    return `commit ${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes in src/" : ""}`;
+  } catch {
+    return "commit unknown";
+  }
+}
+
+async function main(): Promise<number> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const s = settings(quick);
+  const report = new Report();
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  const t0 = performance.now();
+  console.log(
+    `connectrpc-prometheus bench${quick ? " --quick" : ""}: node ${process.version}, ` +
+      `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${load()}, ${sourceState()}`,
+  );
+  console.log("Every figure is a median over rounds, with its min–max; A and B run alternately.\n");
+  if (only.has("in-process")) {
+    await inProcess(s.inProcess, report);
+  }
+  if (only.has("network")) {
+    await network(s.network, report);
+  }
+  if (only.has("memory")) {
+    await memory(s.memory, report);
+  }
+  report.printSummary();
+  console.log(
+    `\nTook ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at the end ${load()}.`,
+  );
+  return report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(2);
+  },
+);
