@@ -8,7 +8,8 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { callCode } from "./code.js";
-import type { MethodReporter, Reporter } from "./reporter.js";
+import type { Labels, MethodReporter } from "./method-reporter.js";
+import type { Reporter } from "./reporter.js";
 import { elapsedSeconds, forwardReturn, forwardThrow } from "./iterate.js";
 
 type AnyFn = Parameters<Interceptor>[0];
@@ -22,13 +23,14 @@ type AnyFn = Parameters<Interceptor>[0];
  */
 export function clientInterceptor(reporter: Reporter): Interceptor {
   return (next) => (req) => {
-    const m = reporter.method(req.method);
+    const m = reporter.forCall(req);
+    const exemplar = reporter.exemplar?.(req);
     const start = performance.now();
     m.started();
     if (!req.stream) {
-      return unary(next, req, m, start);
+      return unary(next, req, m, start, exemplar);
     }
-    const call = new ClientCall(m, req, start);
+    const call = new ClientCall(m, req, start, exemplar);
     return next({ ...req, message: new Sent(req.message, m) }).then(
       (res): StreamResponse => {
         const stream = res as StreamResponse;
@@ -47,17 +49,18 @@ async function unary(
   req: UnaryRequest,
   m: MethodReporter,
   start: number,
+  exemplar: Labels | undefined,
 ): Promise<UnaryResponse> {
   m.msgSent();
   let res: UnaryResponse;
   try {
     res = (await next(req)) as UnaryResponse;
   } catch (e) {
-    m.handled(callCode(false, true, e, req, start), elapsedSeconds(m, start));
+    m.handled(callCode(false, true, e, req, start), elapsedSeconds(m, start), exemplar);
     throw e;
   }
   m.msgReceived();
-  m.handled(0, elapsedSeconds(m, start));
+  m.handled(0, elapsedSeconds(m, start), exemplar);
   return res;
 }
 
@@ -75,6 +78,7 @@ class ClientCall {
     readonly m: MethodReporter,
     private readonly req: StreamRequest,
     private readonly start: number,
+    private readonly exemplar: Labels | undefined,
   ) {
     req.signal.addEventListener("abort", this.onAbort);
   }
@@ -87,7 +91,7 @@ class ClientCall {
     this.ended = true;
     this.req.signal.removeEventListener("abort", this.onAbort);
     const code = callCode(false, failed, error, this.req, this.start);
-    this.m.handled(code, elapsedSeconds(this.m, this.start));
+    this.m.handled(code, elapsedSeconds(this.m, this.start), this.exemplar);
   }
 
   private readonly onAbort = (): void => {

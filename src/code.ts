@@ -10,13 +10,13 @@ export interface CodeContext {
 }
 
 /**
- * Share of a deadline by which the server's clock may run short. The server
- * starts its clock when the call reaches the interceptor, after the request
- * crossed the network and was parsed, so it sees a client's deadline expire
- * slightly early.
+ * Share of a deadline by which the server's clock may run short. The client
+ * starts its clock before it connects and sends; the server starts its own
+ * when the call reaches the interceptor, so it sees a client's deadline
+ * expire early, by the time the request took to arrive.
  */
-const deadlineTolerance = 0.05;
-const deadlineToleranceMinMs = 5;
+const deadlineTolerance = 0.2;
+const deadlineToleranceMinMs = 20;
 
 /**
  * callCode turns the outcome of a call into the code that its metrics record:
@@ -32,8 +32,10 @@ const deadlineToleranceMinMs = 5;
  *   connect-node sends as OK except on a Connect unary call. Client: it is
  *   Unknown, as `ConnectError.from` makes it.
  * - Server: a failed call that carried a deadline (`grpc-timeout` or
- *   `connect-timeout-ms`) that has passed is DeadlineExceeded, because a
- *   client-enforced deadline reaches a connect-node server as a reset.
+ *   `connect-timeout-ms`) is DeadlineExceeded if the deadline has passed, or
+ *   if the client reset the HTTP/2 stream with INTERNAL_ERROR, which is how a
+ *   Connect-ES client enforces its deadline (connect-node hands the server
+ *   that reset as Internal).
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -45,7 +47,8 @@ export function callCode(
   startMs: number,
 ): number {
   let code: number;
-  if (req.signal.aborted) {
+  const aborted = req.signal.aborted;
+  if (aborted) {
     code = reasonCode(req.signal.reason, Code.Canceled);
   } else if (!failed) {
     return 0;
@@ -59,8 +62,14 @@ export function callCode(
   } else {
     code = reasonCode(error, Code.Unknown);
   }
-  if (server && code !== 0 && deadlinePassed(req.header, startMs)) {
-    return Code.DeadlineExceeded;
+  if (server && code !== 0) {
+    const timeoutMs = requestTimeoutMs(req.header);
+    if (
+      timeoutMs !== undefined &&
+      ((aborted && code === Code.Internal) || deadlinePassed(timeoutMs, startMs))
+    ) {
+      return Code.DeadlineExceeded;
+    }
   }
   return code;
 }
@@ -86,11 +95,7 @@ function isGrpc(header: Headers): boolean {
   return header.get("content-type")?.startsWith("application/grpc") === true;
 }
 
-function deadlinePassed(header: Headers, startMs: number): boolean {
-  const timeoutMs = requestTimeoutMs(header);
-  if (timeoutMs === undefined) {
-    return false;
-  }
+function deadlinePassed(timeoutMs: number, startMs: number): boolean {
   const tolerance = Math.max(
     deadlineToleranceMinMs,
     timeoutMs * deadlineTolerance,

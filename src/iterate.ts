@@ -1,4 +1,4 @@
-import type { MethodReporter } from "./reporter.js";
+import type { MethodReporter } from "./method-reporter.js";
 
 /**
  * Seconds since `start`, read from the clock only when the method's

@@ -1,8 +1,8 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Histogram, type Registry, type RegistryContentType } from "prom-client";
+import { CallLabels, type AnyRequest, type RequestLabels } from "./call-labels.js";
 import {
   codeValues,
-  initializeCodeOrder,
   labelCode,
   labelLegacyCode,
   labelMethod,
@@ -11,12 +11,10 @@ import {
   legacyCodeValues,
   legacyTypeValues,
   typeValues,
-  type MethodKind,
   type MetricDef,
   type MetricDefs,
 } from "./constants.js";
-
-type Labels = Record<string, string>;
+import { MethodReporter, type Labels, type MethodLabels } from "./method-reporter.js";
 
 /**
  * The settled configuration of one side's metrics.
@@ -24,7 +22,8 @@ type Labels = Record<string, string>;
  * @private Internal code, does not follow semantic versioning.
  */
 export interface ReporterConfig {
-  readonly registry: Registry;
+  readonly registry: Registry<RegistryContentType>;
+  /** Names and HELP texts, with the namespace and subsystem applied. */
   readonly defs: MetricDefs;
   readonly legacy: boolean;
   readonly constLabels: Readonly<Labels>;
@@ -32,6 +31,10 @@ export interface ReporterConfig {
   readonly handlingBuckets: readonly number[] | undefined;
   readonly recvBuckets: readonly number[] | undefined;
   readonly sendBuckets: readonly number[] | undefined;
+  readonly protocolLabel: boolean;
+  readonly codeLabelOnHistograms: boolean;
+  readonly exemplars: ((req: AnyRequest) => Labels | undefined) | undefined;
+  readonly requestLabels: RequestLabels | undefined;
   /** Called when recording fails; the call goes on. */
   readonly onError: (error: unknown) => void;
 }
@@ -39,8 +42,8 @@ export interface ReporterConfig {
 /**
  * Reporter owns the prom-client instruments of one side. It creates every
  * instrument once, at construction, and hands out a MethodReporter per method
- * with its label sets built once. It is the only code that touches
- * prom-client.
+ * (and per value of the per-call labels, when those are on) with its label
+ * sets built once. Only it and MethodReporter touch prom-client.
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -52,16 +55,24 @@ export class Reporter {
   readonly handling: Histogram<string> | undefined;
   readonly recv: Histogram<string> | undefined;
   readonly send: Histogram<string> | undefined;
+  /** True when `handled` and `handling` take exemplars. */
+  readonly withExemplars: boolean;
+  /** True when `handling` has the code label. */
+  readonly codeOnHistograms: boolean;
   /** Reports a failed recording; never throws. */
   readonly fail: (error: unknown) => void;
-  private readonly legacy: boolean;
-  private readonly constLabels: Readonly<Labels>;
+  /** The reporter of a call's method and labels. */
+  readonly forCall: (req: AnyRequest) => MethodReporter;
+  /** The exemplar labels of a call, or undefined. */
+  readonly exemplar: ((req: AnyRequest) => Labels | undefined) | undefined;
+  private readonly config: ReporterConfig;
+  private readonly callLabels: CallLabels | undefined;
   private readonly methods = new WeakMap<DescMethod, MethodReporter>();
+  private readonly labelled = new WeakMap<DescMethod, Map<string, MethodReporter>>();
 
   constructor(config: ReporterConfig) {
     const { defs, registry, constLabels, legacy } = config;
-    this.legacy = legacy;
-    this.constLabels = constLabels;
+    this.config = config;
     const onError = config.onError;
     this.fail = (error) => {
       try {
@@ -70,7 +81,28 @@ export class Reporter {
         // The hook must not fail a call either.
       }
     };
-    const wanted: (MetricDef | undefined)[] = [
+    this.withExemplars = config.exemplars !== undefined;
+    this.codeOnHistograms = config.codeLabelOnHistograms;
+    const exemplars = config.exemplars;
+    this.exemplar =
+      exemplars &&
+      ((req) => {
+        try {
+          return checkExemplar(exemplars(req));
+        } catch (e) {
+          this.fail(e);
+          return undefined;
+        }
+      });
+    const dynamic = config.protocolLabel || config.requestLabels !== undefined;
+    this.callLabels = dynamic
+      ? new CallLabels(config.protocolLabel, config.requestLabels, this.fail)
+      : undefined;
+    this.forCall = dynamic
+      ? (req) => this.labelledMethod(req.method, this.callLabels!.values(req))
+      : (req) => this.method(req.method);
+
+    refuseTaken(registry, [
       defs.started,
       defs.handled,
       defs.msgReceived,
@@ -78,76 +110,96 @@ export class Reporter {
       config.handlingBuckets && defs.handlingSeconds,
       config.recvBuckets && defs.msgRecvSeconds,
       config.sendBuckets && defs.msgSendSeconds,
-    ];
-    for (const def of wanted) {
-      if (def && registry.getSingleMetric(def.name) !== undefined) {
-        throw new Error(
-          `connectrpc-prometheus: the metric ${def.name} is already registered in this registry. ` +
-            `Create one ServerMetrics and one ClientMetrics per registry and share them, ` +
-            `or pass another \`registry\` option.`,
-        );
-      }
-    }
-    const constNames = Object.keys(constLabels);
-    const base = [labelType, labelService, labelMethod, ...constNames];
+    ]);
     const code = legacy ? labelLegacyCode : labelCode;
-    const counter = (def: MetricDef, labelNames: string[]) =>
-      new Counter({ ...def, labelNames, registers: [registry] });
+    const base = [
+      labelType,
+      labelService,
+      labelMethod,
+      ...Object.keys(constLabels),
+      ...(this.callLabels?.names ?? []),
+    ];
+    const counter = (def: MetricDef, labelNames: string[], enableExemplars = false) =>
+      new Counter({ ...def, labelNames, enableExemplars, registers: [registry as Registry] });
     const histogram = (
       def: MetricDef | undefined,
       buckets: readonly number[] | undefined,
+      labelNames: string[],
+      enableExemplars = false,
     ) =>
       def && buckets
-        ? new Histogram({
-            ...def,
-            labelNames: base,
-            buckets: [...buckets],
-            registers: [registry],
-          })
+        ? new Histogram({ ...def, labelNames, buckets: [...buckets], enableExemplars, registers: [registry as Registry] })
         : undefined;
     this.started = counter(defs.started, base);
-    this.handled = counter(defs.handled, [...base, code]);
+    this.handled = counter(defs.handled, [...base, code], this.withExemplars);
     this.msgReceived = counter(defs.msgReceived, base);
     this.msgSent = counter(defs.msgSent, base);
-    this.handling = histogram(defs.handlingSeconds, config.handlingBuckets);
-    this.recv = histogram(defs.msgRecvSeconds, config.recvBuckets);
-    this.send = histogram(defs.msgSendSeconds, config.sendBuckets);
+    this.handling = histogram(
+      defs.handlingSeconds,
+      config.handlingBuckets,
+      this.codeOnHistograms ? [...base, code] : base,
+      this.withExemplars,
+    );
+    this.recv = histogram(defs.msgRecvSeconds, config.recvBuckets, base);
+    this.send = histogram(defs.msgSendSeconds, config.sendBuckets, base);
   }
 
   /**
-   * The reporter of one method, built on first use and cached.
+   * initialize creates every series of the services' methods at zero, with
+   * the `handled` series for all 17 codes, like Go's InitializeMetrics. With
+   * per-call labels, it does so for every protocol, and "" for the
+   * request-derived labels.
    */
-  method(method: DescMethod): MethodReporter {
+  initialize(services: readonly DescService[]): void {
+    for (const service of services) {
+      for (const method of service.methods) {
+        if (this.callLabels === undefined) {
+          this.method(method).zero();
+        } else {
+          for (const values of this.callLabels.initialValues()) {
+            this.labelledMethod(method, values).zero();
+          }
+        }
+      }
+    }
+  }
+
+  private method(method: DescMethod): MethodReporter {
     let m = this.methods.get(method);
     if (m === undefined) {
-      m = new MethodReporter(this, this.labelsOf(method), method.methodKind);
+      m = new MethodReporter(this, this.labelsOf(method, []), method.methodKind);
       this.methods.set(method, m);
     }
     return m;
   }
 
-  /**
-   * initialize creates every series of the services' methods at zero, with
-   * the `handled` series for all 17 codes, like Go's InitializeMetrics.
-   */
-  initialize(services: readonly DescService[]): void {
-    for (const service of services) {
-      for (const method of service.methods) {
-        this.method(method).zero();
-      }
+  private labelledMethod(method: DescMethod, values: string[]): MethodReporter {
+    let byValues = this.labelled.get(method);
+    if (byValues === undefined) {
+      byValues = new Map();
+      this.labelled.set(method, byValues);
     }
+    const key = values.join("\u0000");
+    let m = byValues.get(key);
+    if (m === undefined) {
+      m = new MethodReporter(this, this.labelsOf(method, values), method.methodKind);
+      byValues.set(key, m);
+    }
+    return m;
   }
 
-  private labelsOf(method: DescMethod): MethodLabels {
-    const types = this.legacy ? legacyTypeValues : typeValues;
+  private labelsOf(method: DescMethod, callValues: readonly string[]): MethodLabels {
+    const { legacy, constLabels } = this.config;
+    const types = legacy ? legacyTypeValues : typeValues;
     const base: Labels = {
-      ...this.constLabels,
+      ...constLabels,
       [labelType]: types[method.methodKind],
       [labelService]: method.parent.typeName,
       [labelMethod]: method.name,
     };
-    const codeName = this.legacy ? labelLegacyCode : labelCode;
-    const codes = this.legacy ? legacyCodeValues : codeValues;
+    this.callLabels?.names.forEach((name, i) => (base[name] = callValues[i]));
+    const codeName = legacy ? labelLegacyCode : labelCode;
+    const codes = legacy ? legacyCodeValues : codeValues;
     return {
       base: sorted(base),
       handled: codes.map((c) => sorted({ ...base, [codeName]: c })),
@@ -155,10 +207,44 @@ export class Reporter {
   }
 }
 
-interface MethodLabels {
-  readonly base: Labels;
-  /** Indexed by code number. */
-  readonly handled: readonly Labels[];
+/**
+ * Throws, before anything is registered, if the registry already has one of
+ * the metrics: prom-client allows each name once per registry.
+ */
+function refuseTaken(registry: Registry<RegistryContentType>, defs: (MetricDef | undefined)[]): void {
+  for (const def of defs) {
+    if (def && registry.getSingleMetric(def.name) !== undefined) {
+      throw new Error(
+        `connectrpc-prometheus: the metric ${def.name} is already registered in this registry. ` +
+          `Create one ServerMetrics and one ClientMetrics per registry and share them, ` +
+          `or pass another \`registry\` option.`,
+      );
+    }
+  }
+}
+
+/**
+ * OpenMetrics allows an exemplar 128 characters of label names and values.
+ * prom-client checks it only after counting, and then prints a broken
+ * exemplar, so the check happens here, before.
+ */
+function checkExemplar(labels: Labels | undefined): Labels | undefined {
+  if (labels === undefined) {
+    return undefined;
+  }
+  let size = 0;
+  for (const [name, value] of Object.entries(labels)) {
+    if (typeof value !== "string") {
+      throw new TypeError(`connectrpc-prometheus: exemplar label "${name}" must be a string; exemplar dropped.`);
+    }
+    size += name.length + value.length;
+  }
+  if (size > 128) {
+    throw new RangeError(
+      `connectrpc-prometheus: exemplar labels have ${size} characters, more than OpenMetrics' 128; exemplar dropped.`,
+    );
+  }
+  return labels;
 }
 
 /**
@@ -170,94 +256,4 @@ function sorted(labels: Labels): Labels {
     out[key] = labels[key];
   }
   return out;
-}
-
-/**
- * MethodReporter records the events of one method's calls into the bound
- * series of its Reporter.
- *
- * @private Internal code, does not follow semantic versioning.
- */
-export class MethodReporter {
-  /** True when the handling-time histogram needs the call's duration. */
-  readonly timed: boolean;
-  /** True when per-message receive times are recorded (client only). */
-  readonly timedRecv: boolean;
-  /** True when per-message send times are recorded (client only). */
-  readonly timedSend: boolean;
-
-  constructor(
-    private readonly r: Reporter,
-    private readonly labels: MethodLabels,
-    /** The method's RPC kind. */
-    readonly kind: MethodKind,
-  ) {
-    this.timed = r.handling !== undefined;
-    this.timedRecv = r.recv !== undefined;
-    this.timedSend = r.send !== undefined;
-  }
-
-  started(): void {
-    try {
-      this.r.started.inc(this.labels.base);
-    } catch (e) {
-      this.r.fail(e);
-    }
-  }
-
-  msgReceived(): void {
-    try {
-      this.r.msgReceived.inc(this.labels.base);
-    } catch (e) {
-      this.r.fail(e);
-    }
-  }
-
-  msgSent(): void {
-    try {
-      this.r.msgSent.inc(this.labels.base);
-    } catch (e) {
-      this.r.fail(e);
-    }
-  }
-
-  /** The call ended with `code` (0 = OK) after `seconds`. */
-  handled(code: number, seconds: number): void {
-    try {
-      this.r.handled.inc(this.labels.handled[code] ?? this.labels.handled[2]);
-      this.r.handling?.observe(this.labels.base, seconds);
-    } catch (e) {
-      this.r.fail(e);
-    }
-  }
-
-  recvSeconds(seconds: number): void {
-    try {
-      this.r.recv?.observe(this.labels.base, seconds);
-    } catch (e) {
-      this.r.fail(e);
-    }
-  }
-
-  sendSeconds(seconds: number): void {
-    try {
-      this.r.send?.observe(this.labels.base, seconds);
-    } catch (e) {
-      this.r.fail(e);
-    }
-  }
-
-  /** Creates every series of this method at zero. */
-  zero(): void {
-    const { r, labels } = this;
-    r.started.inc(labels.base, 0);
-    r.msgReceived.inc(labels.base, 0);
-    r.msgSent.inc(labels.base, 0);
-    for (const code of initializeCodeOrder) {
-      r.handled.inc(labels.handled[code], 0);
-    }
-    r.handling?.zero(labels.base);
-    r.recv?.zero(labels.base);
-    r.send?.zero(labels.base);
-  }
 }

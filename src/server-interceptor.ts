@@ -6,7 +6,8 @@ import type {
   UnaryResponse,
 } from "@connectrpc/connect";
 import { callCode } from "./code.js";
-import type { MethodReporter, Reporter } from "./reporter.js";
+import type { Labels, MethodReporter } from "./method-reporter.js";
+import type { Reporter } from "./reporter.js";
 import { elapsedSeconds, forwardReturn, forwardThrow } from "./iterate.js";
 
 type AnyFn = Parameters<Interceptor>[0];
@@ -20,13 +21,14 @@ type AnyFn = Parameters<Interceptor>[0];
  */
 export function serverInterceptor(reporter: Reporter): Interceptor {
   return (next) => (req) => {
-    const m = reporter.method(req.method);
+    const m = reporter.forCall(req);
+    const exemplar = reporter.exemplar?.(req);
     const start = performance.now();
     m.started();
     if (!req.stream) {
-      return unary(next, req, m, start);
+      return unary(next, req, m, start, exemplar);
     }
-    const call = new ServerCall(m, req, start);
+    const call = new ServerCall(m, req, start, exemplar);
     return next({ ...req, message: new Received(req.message, m) }).then(
       (res): StreamResponse => {
         const stream = res as StreamResponse;
@@ -45,13 +47,14 @@ async function unary(
   req: UnaryRequest,
   m: MethodReporter,
   start: number,
+  exemplar: Labels | undefined,
 ): Promise<UnaryResponse> {
   m.msgReceived();
   let res: UnaryResponse;
   try {
     res = (await next(req)) as UnaryResponse;
   } catch (e) {
-    m.handled(callCode(true, true, e, req, start), elapsedSeconds(m, start));
+    m.handled(callCode(true, true, e, req, start), elapsedSeconds(m, start), exemplar);
     throw e;
   }
   // A handler that ignored a reset still returns: the signal decides.
@@ -59,7 +62,7 @@ async function unary(
   if (code === 0) {
     m.msgSent();
   }
-  m.handled(code, elapsedSeconds(m, start));
+  m.handled(code, elapsedSeconds(m, start), exemplar);
   return res;
 }
 
@@ -73,6 +76,7 @@ class ServerCall {
     readonly m: MethodReporter,
     private readonly req: StreamRequest,
     private readonly start: number,
+    private readonly exemplar: Labels | undefined,
   ) {}
 
   /** Records the end of the call, once. */
@@ -82,7 +86,7 @@ class ServerCall {
     }
     this.ended = true;
     const code = callCode(true, failed, error, this.req, this.start);
-    this.m.handled(code, elapsedSeconds(this.m, this.start));
+    this.m.handled(code, elapsedSeconds(this.m, this.start), this.exemplar);
   }
 }
 

@@ -33,13 +33,22 @@ describe("callCode (the one place that decides a code)", () => {
     });
     it("is DeadlineExceeded for a failed call whose deadline has passed", () => {
       const started = performance.now() - 200;
-      const reset = new ConnectError("http/2 stream closed with error code INTERNAL_ERROR", Code.Internal);
-      expect(callCode(true, true, reset, req({ "grpc-timeout": "200m" }, { abort: reset }), started)).to.equal(Code.DeadlineExceeded);
       expect(callCode(true, true, new Error("x"), req({ "connect-timeout-ms": "150" }), started)).to.equal(Code.DeadlineExceeded);
-      // Not yet passed, or no deadline, or no failure: unchanged.
-      expect(callCode(true, true, reset, req({ "grpc-timeout": "10S" }, { abort: reset }), started)).to.equal(Code.Internal);
+      expect(callCode(true, true, new ConnectError("x", Code.NotFound), req({ "grpc-timeout": "200m" }), started)).to.equal(Code.DeadlineExceeded);
+      // The server's clock starts late: 20% (at least 20 ms) of slack.
+      expect(callCode(true, true, new Error("x"), req({ "grpc-timeout": "240m" }), started)).to.equal(Code.DeadlineExceeded);
+      expect(callCode(true, true, new Error("x"), req({ "grpc-timeout": "260m" }), started)).to.equal(Code.Internal);
+    });
+    it("is DeadlineExceeded for an HTTP/2 INTERNAL_ERROR reset of a call with a deadline, as Connect-ES clients enforce it", () => {
+      const started = performance.now();
+      const reset = new ConnectError("http/2 stream closed with error code INTERNAL_ERROR (0x2)", Code.Internal);
+      expect(callCode(true, true, reset, req({ "grpc-timeout": "10S" }, { abort: reset }), started)).to.equal(Code.DeadlineExceeded);
+      // Without a deadline it stays Internal; a cancel stays Canceled.
       expect(callCode(true, true, reset, req({}, { abort: reset }), started)).to.equal(Code.Internal);
-      expect(callCode(true, false, undefined, req({ "grpc-timeout": "1m" }), started)).to.equal(0);
+      const cancel = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
+      expect(callCode(true, true, cancel, req({ "grpc-timeout": "10S" }, { abort: cancel }), started)).to.equal(Code.Canceled);
+      // Success is never turned into an error.
+      expect(callCode(true, false, undefined, req({ "grpc-timeout": "1m" }), started - 100)).to.equal(0);
     });
   });
 

@@ -11,7 +11,7 @@ import {
   createGrpcTransport,
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
-import type { Registry } from "prom-client";
+import type { Registry, RegistryContentType } from "prom-client";
 import { PingService } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { routes as pingRoutes } from "./ping-service.js";
 
@@ -108,7 +108,7 @@ export function pingClient(
  * starts with `prefix`, as `name{labels}` → value.
  */
 export async function series(
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
   prefix = "grpc_",
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -123,7 +123,7 @@ export async function series(
 
 /** The sample of one series, or undefined. */
 export async function value(
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
   name: string,
   labels: Record<string, string>,
 ): Promise<number | undefined> {
@@ -144,7 +144,7 @@ export function key(name: string, labels: Record<string, string>): string {
  * after the client has seen the end. Gives up after `ms` and returns anyway;
  * the exact assertions that follow then fail with the real numbers.
  */
-export async function quiesce(registry: Registry, ms = 3000): Promise<void> {
+export async function quiesce(registry: Registry<RegistryContentType>, ms = 3000): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const s = await series(registry);
