@@ -24,11 +24,16 @@ async function installed(name: string): Promise<string> {
 }
 
 /**
- * The environment without npm's `npm_*` variables: under `npm test` they
- * point at this repo (npm_config_local_prefix, ...), and the npm commands
- * below must act on their own directories only.
+ * The environment without the variables that `npm test` exports about this
+ * repo (npm_config_local_prefix, npm_package_*, npm_lifecycle_*): the npm
+ * commands below must act on their own directories only. The user's own
+ * npm_config_* (registry, cache, ...) stay.
  */
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !/^(npm_config_local_prefix|npm_package_\w+|npm_lifecycle_\w+|npm_command)$/i.test(k),
+  ),
+);
 
 /** Runs a command; on failure, the error carries its output. */
 async function sh(cmd: string, args: string[], cwd: string, timeout = 120_000): Promise<string> {
