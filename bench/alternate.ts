@@ -12,8 +12,11 @@ export interface Sample {
 export interface AlternateOptions<V extends string> {
   /** The configurations to compare. */
   readonly variants: readonly V[];
-  /** How many rounds to report. */
+  /** How many rounds to run, at most. */
   readonly rounds: number;
+  /** Start no new round after this long, once `minRounds` are done. */
+  readonly budgetMs: number;
+  readonly minRounds: number;
   /** How many times each variant runs within a round, interleaved. */
   readonly slices: number;
   /** Runs one batch of a variant. */
@@ -29,7 +32,11 @@ export async function alternate<V extends string>(
 ): Promise<Record<V, Sample>[]> {
   const out: Record<V, Sample>[] = [];
   let turn = 0;
+  const start = performance.now();
   for (let r = 0; r < opts.rounds; r++) {
+    if (r >= opts.minRounds && performance.now() - start > opts.budgetMs) {
+      break;
+    }
     const sums = Object.fromEntries(opts.variants.map((v) => [v, { wallMs: 0, cpuMs: 0 }])) as Record<
       V,
       { wallMs: number; cpuMs: number }

@@ -8,7 +8,11 @@ import { variants, type Variant } from "./variants.js";
 
 /** What the parent asks for. */
 export interface InProcessArg {
+  /** Rounds at most, and at least; each part stops after its budget. */
   readonly rounds: number;
+  readonly minRounds: number;
+  /** Time budget of the unary part and of the stream part, each. */
+  readonly budgetMs: number;
   readonly slices: number;
   /** Unary calls per slice. */
   readonly unaryBatch: number;
@@ -50,7 +54,7 @@ async function run(arg: InProcessArg): Promise<InProcessResult> {
     await unaryBatch(clients[v], arg.warmupCalls);
     await streamBatch(clients[v], Math.ceil(arg.warmupCalls / arg.streamLength), arg.streamLength);
   }
-  const common = { variants, rounds: arg.rounds, slices: arg.slices };
+  const common = { ...arg, variants };
   const unary = await alternate({
     ...common,
     batch: (v) => unaryBatch(clients[v], arg.unaryBatch),

@@ -27,12 +27,13 @@ export async function inProcess(arg: InProcessArg, report: Report): Promise<void
   const s2 = "2 floor";
   report.note(
     s1,
-    `${arg.rounds} rounds × ${arg.slices} interleaved slices of ${arg.unaryBatch} unary calls ` +
+    `up to ${arg.rounds} rounds (${arg.budgetMs / 1000} s each for unary and stream) × ${arg.slices} interleaved slices of ${arg.unaryBatch} unary calls ` +
       `and ${arg.streamBatch} × ${arg.streamLength}-message server stream per variant; CPU time unless marked wall`,
   );
   const child = await Child.start("./in-process-worker.ts", null, { timeoutMs: 300_000 });
   const r = await child.call<InProcessResult>("run", arg);
   await child.stop();
+  report.note(s1, `${r.unaryCpu.length} unary rounds, ${r.streamCpu.length} stream rounds done`);
 
   report.add({ scenario: s1, name: "unary time, library/bare", value: fmtRatio(overBare(r.unaryCpu, "library")) });
   report.add({ scenario: s1, name: "unary time, library/bare (wall)", value: fmtRatio(overBare(r.unaryWall, "library")) });

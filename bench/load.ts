@@ -42,7 +42,8 @@ export async function closedLoop(call: () => Promise<number>, arg: LoadArg): Pro
   const worker = async () => {
     while (started < maxCalls && performance.now() < deadline) {
       started++;
-      messages += await call();
+      const received = await call();
+      messages += received;
       calls++;
     }
   };

@@ -47,15 +47,16 @@ async function main(): Promise<number> {
       `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${load()}, ${sourceState()}`,
   );
   console.log("Every figure is a median over rounds, with its min–max; A and B run alternately.\n");
-  if (only.has("in-process")) {
-    await inProcess(s.inProcess, report);
-  }
-  if (only.has("network")) {
-    await network(s.network, report);
-  }
-  if (only.has("memory")) {
-    await memory(s.memory, report);
-  }
+  const run = async (name: Scenario, f: () => Promise<void>) => {
+    if (only.has(name)) {
+      const start = performance.now();
+      await f();
+      console.log(`(${name} took ${((performance.now() - start) / 1000).toFixed(0)} s)\n`);
+    }
+  };
+  await run("in-process", () => inProcess(s.inProcess, report));
+  await run("network", () => network(s.network, report));
+  await run("memory", () => memory(s.memory, report));
   report.printSummary();
   console.log(
     `\nTook ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at the end ${load()}.`,

@@ -14,8 +14,6 @@ import type { Variant } from "./variants.js";
 
 type PairName = Variant | PeerVariant;
 
-/** A warm-up is counted in calls, but never runs longer than this. */
-const warmupCapMs = 20_000;
 
 /** One measurement: the client's load result and the server's CPU time. */
 interface Measurement extends LoadResult {
@@ -84,31 +82,46 @@ type Results = Map<Group, Record<string, Measurement[]>>;
 export async function network(s: NetworkSettings, report: Report): Promise<void> {
   report.note(
     "3 network",
-    `${s.rounds} rounds of ${s.durationMs} ms per pair; unary ${s.unaryInFlight} calls in flight, ` +
+    `${s.connectProtocol ? "gRPC and Connect" : "gRPC only"}; up to ${s.rounds} rounds ` +
+      `(${s.budgetMs / 1000} s budget) of ${s.durationMs} ms per pair; unary ${s.unaryInFlight} calls in flight, ` +
       `server-stream ${s.streamInFlight} streams of ${s.streamLength} messages in flight`,
   );
   const names: PairName[] = ["bare", "floor", "library", "nice-bare", "nice-prometheus"];
   const pairs = new Map<PairName, Pair>();
   try {
+    const t0 = performance.now();
+    const secs = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
     for (const pair of await Promise.all(names.map((n) => Pair.start(n)))) {
       pairs.set(pair.name, pair);
     }
+    report.note("3 network", `${pairs.size} server+client pairs started in ${secs(t0)}`);
+    const t1 = performance.now();
     const load = (g: Group, warmup: boolean): LoadArg => ({
       kind: g.kind,
       protocol: g.protocol,
       inFlight: g.kind === "unary" ? s.unaryInFlight : s.streamInFlight,
-      durationMs: warmup ? warmupCapMs : s.durationMs,
+      durationMs: warmup ? s.warmupCapMs : s.durationMs,
       maxCalls: !warmup ? undefined : g.kind === "unary" ? s.warmupCalls : s.warmupStreams,
       streamLength: s.streamLength,
     });
-    for (const g of groups) {
+    const active = groups.filter((g) => s.connectProtocol || g.protocol === "grpc");
+    for (const g of active) {
       for (const name of g.pairs) {
-        await pairs.get(name)?.measure(load(g, true));
+        const m = await pairs.get(name)?.measure(load(g, true));
+        if (process.env.BENCH_DEBUG !== undefined && m !== undefined) {
+          console.error(`warm-up ${g.title} ${name}: ${m.calls} calls, ${m.messages} msgs in ${m.elapsedMs.toFixed(0)} ms`);
+        }
       }
     }
-    const results: Results = new Map(groups.map((g) => [g, {}]));
-    for (let round = 0; round < s.rounds; round++) {
-      for (const g of groups) {
+    report.note("3 network", `warm-up took ${secs(t1)}`);
+    const results: Results = new Map(active.map((g) => [g, {}]));
+    const start = performance.now();
+    let round = 0;
+    for (; round < s.rounds; round++) {
+      if (round >= s.minRounds && performance.now() - start > s.budgetMs) {
+        break;
+      }
+      for (const g of active) {
         const byPair = results.get(g) ?? {};
         for (const name of rotate(g.pairs, round)) {
           const m = await pairs.get(name)?.measure(load(g, false));
@@ -118,6 +131,7 @@ export async function network(s: NetworkSettings, report: Report): Promise<void>
         }
       }
     }
+    report.note("3 network", `${round} rounds done`);
     reportNetwork(results, report);
     await checkHandled(pairs, report);
   } finally {

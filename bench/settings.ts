@@ -1,16 +1,26 @@
-// How much work each scenario does: the full run (about 4 minutes on a
-// 2-core machine) and `--quick` (under a minute, for a first look).
+// How much work each scenario does: the full run (under 5 minutes on a busy
+// 2-core machine) and `--quick` (about a minute, gRPC only on the network,
+// for a first look). Rounds stop early when a scenario's budget is spent.
 import type { InProcessArg } from "./in-process-worker.js";
 import type { MemoryArg } from "./memory-worker.js";
 
 /** The network scenarios' settings. */
 export interface NetworkSettings {
+  /** Rounds at most, and at least; no round starts after the budget. */
   readonly rounds: number;
+  readonly minRounds: number;
+  readonly budgetMs: number;
   /** Length of one measurement of one pair. */
   readonly durationMs: number;
-  /** Calls in each pair's warm-up, per protocol: unary, then streams. */
+  /**
+   * Each pair's warm-up, per kind of call and protocol: this many unary
+   * calls or streams, or `warmupCapMs`, whichever comes first.
+   */
   readonly warmupCalls: number;
   readonly warmupStreams: number;
+  readonly warmupCapMs: number;
+  /** Also measure the Connect protocol, not only gRPC. */
+  readonly connectProtocol: boolean;
   readonly unaryInFlight: number;
   readonly streamInFlight: number;
   readonly streamLength: number;
@@ -27,18 +37,24 @@ export interface Settings {
 const full: Settings = {
   quick: false,
   inProcess: {
-    rounds: 10,
-    slices: 6,
-    unaryBatch: 1000,
-    streamBatch: 1,
+    rounds: 15,
+    minRounds: 5,
+    budgetMs: 30_000,
+    slices: 8,
+    unaryBatch: 500,
+    streamBatch: 5,
     streamLength: 1000,
     warmupCalls: 5000,
   },
   network: {
     rounds: 8,
-    durationMs: 800,
-    warmupCalls: 5000,
-    warmupStreams: 40,
+    minRounds: 3,
+    budgetMs: 110_000,
+    durationMs: 1500,
+    warmupCalls: 2000,
+    warmupStreams: 10,
+    warmupCapMs: 4000,
+    connectProtocol: true,
     unaryInFlight: 64,
     streamInFlight: 8,
     streamLength: 1000,
@@ -48,9 +64,19 @@ const full: Settings = {
 
 const quick: Settings = {
   quick: true,
-  inProcess: { ...full.inProcess, rounds: 5, slices: 3, warmupCalls: 2000 },
-  network: { ...full.network, rounds: 3, durationMs: 300, warmupCalls: 2500, warmupStreams: 20 },
-  memory: { ...full.memory, calls: 40_000, warmupCalls: 10_000 },
+  inProcess: { ...full.inProcess, rounds: 5, minRounds: 3, budgetMs: 5000, slices: 4, warmupCalls: 2000 },
+  network: {
+    ...full.network,
+    rounds: 2,
+    minRounds: 2,
+    budgetMs: 0,
+    durationMs: 700,
+    warmupCalls: 500,
+    warmupStreams: 4,
+    warmupCapMs: 1500,
+    connectProtocol: false,
+  },
+  memory: { ...full.memory, calls: 10_000, warmupCalls: 5_000 },
 };
 
 /** settings picks the full or the quick settings. */
