@@ -185,12 +185,12 @@ describe("faults: aborts, deadlines and early stops", function () {
             await handlerDone(id);
             after?.();
           })());
-        // A connect-node client resets an HTTP/2 stream on its deadline with
-        // INTERNAL_ERROR; the server infers DeadlineExceeded from the
-        // deadline header and its own clock, which starts when the call
-        // reaches it. Warm the connection and keep deadlines ≥ 500 ms so
-        // connection setup does not eat the inference's tolerance (short
-        // deadlines on a cold connection: pending/deadline-tolerance).
+        // Over HTTP/1.1 the server infers DeadlineExceeded from the deadline
+        // header and its own clock, which starts when the call reaches it.
+        // Warm the connection and keep deadlines ≥ 500 ms so connection
+        // setup does not eat the inference's tolerance (short deadlines:
+        // deadline-cold.spec.ts for HTTP/2, pending/deadline-tolerance for
+        // HTTP/1.1 under load).
         await client.ping({ value: "warm" }, { headers: { "x-call": "warm" } });
         tally.call("Ping", { received: 1, sent: 1, code: "OK" }, { sent: 1, received: 1, code: "OK" });
         const opts = (id: string, timeoutMs = 500) => ({ timeoutMs, headers: { "x-call": id } });

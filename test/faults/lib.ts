@@ -1,8 +1,9 @@
 // Shared helpers of the fault tests: a fresh registry and server per test,
 // expected series built from per-call tallies, the invariants of issue 3, and
 // a PingService whose handlers report what they really pulled and produced.
+import { EventEmitter } from "node:events";
 import { expect } from "chai";
-import type { ConnectRouter, HandlerContext, Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Registry } from "prom-client";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
@@ -10,6 +11,7 @@ import {
   PingRequestSchema,
   PingResponseSchema,
   PingService,
+  ThrowKind,
   type PingRequest,
   type PingResponse,
 } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
@@ -190,6 +192,8 @@ export interface RigOptions {
   adapter?: Partial<Parameters<typeof connectNodeAdapter>[0]>;
   /** Put the server interceptor in the chain (default true). */
   instrumentServer?: boolean;
+  /** More server interceptors, outside the metrics one. */
+  serverInterceptors?: Interceptor[];
 }
 
 export async function rig(opts: RigOptions = {}): Promise<Rig> {
@@ -199,7 +203,7 @@ export async function rig(opts: RigOptions = {}): Promise<Rig> {
   const serverMetrics = new ServerMetrics({ registry, onError });
   const clientMetrics = new ClientMetrics({ registry, onError });
   const server = await startServer(
-    opts.instrumentServer === false ? [] : [serverMetrics.interceptor],
+    [...(opts.serverInterceptors ?? []), ...(opts.instrumentServer === false ? [] : [serverMetrics.interceptor])],
     opts.routes,
     opts.adapter,
   );
@@ -275,6 +279,8 @@ export interface HandlerTruth {
   pulled: number;
   produced: number;
   done: boolean;
+  /** Whether the call's signal had aborted when the handler finished. */
+  abortedAtEnd?: boolean;
 }
 
 async function* ignoringList(req: PingRequest): AsyncGenerator<PingResponse> {
@@ -282,6 +288,43 @@ async function* ignoringList(req: PingRequest): AsyncGenerator<PingResponse> {
     await sleep(req.sleepTimeMs);
     yield create(PingResponseSchema, { value: req.value, counter: i });
   }
+  if (req.errorCodeReturned !== 0) {
+    // As the shared handler fails (ping-service.ts failure()).
+    if (req.throwKind === ThrowKind.PLAIN_ERROR) throw new Error(`plain error for ${req.value}`);
+    if (req.throwKind === ThrowKind.STRING) throw `string thrown for ${req.value}`;
+    if (req.throwKind === ThrowKind.UNDEFINED) throw undefined;
+    throw new ConnectError(`failing with ${req.errorCodeReturned}`, req.errorCodeReturned as Code);
+  }
+}
+
+/**
+ * truthEvents emits a call's id whenever its HandlerTruth changes state
+ * (started, done), so that a load test can wait without polling.
+ */
+export const truthEvents = new EventEmitter().setMaxListeners(0);
+
+/** Resolves once `cond` holds for `id`'s truth (checked on each change). */
+export function whenTruth(
+  truth: Map<string, HandlerTruth>,
+  id: string,
+  cond: (t: HandlerTruth | undefined) => boolean,
+  ms = 10000,
+): Promise<void> {
+  if (cond(truth.get(id))) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = (changed: string) => {
+      if (changed === id && cond(truth.get(id))) {
+        truthEvents.off("change", check);
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    const timer = setTimeout(() => {
+      truthEvents.off("change", check);
+      reject(new Error(`timed out waiting for handler ${id}: ${JSON.stringify(truth.get(id))}`));
+    }, ms);
+    truthEvents.on("change", check);
+  });
 }
 
 /**
@@ -289,15 +332,29 @@ async function* ignoringList(req: PingRequest): AsyncGenerator<PingResponse> {
  * counts what each call's handler pulls and produces, keyed by `x-call`.
  */
 export function tracedRoutes(truth: Map<string, HandlerTruth>) {
+  const idOf = (ctx: HandlerContext) => ctx.requestHeader.get("x-call") ?? "";
   const track = (ctx: HandlerContext): HandlerTruth => {
     const id = ctx.requestHeader.get("x-call") ?? `anon-${truth.size}`;
     const t: HandlerTruth = { pulled: 0, produced: 0, done: false };
+    // Set `done` last, once the signal's state is read.
+    let done = false;
+    Object.defineProperty(t, "done", {
+      enumerable: true,
+      get: () => done,
+      set: (v: boolean) => {
+        if (v && !done) t.abortedAtEnd = ctx.signal.aborted;
+        done = v;
+        truthEvents.emit("change", id);
+      },
+    });
     truth.set(id, t);
+    truthEvents.emit("change", id);
     return t;
   };
-  async function* pull(t: HandlerTruth, reqs: AsyncIterable<PingRequest>) {
+  async function* pull(t: HandlerTruth, reqs: AsyncIterable<PingRequest>, id: string) {
     for await (const r of reqs) {
       t.pulled++;
+      truthEvents.emit("change", id);
       yield r;
     }
   }
@@ -347,7 +404,7 @@ export function tracedRoutes(truth: Map<string, HandlerTruth>) {
       async pingClientStream(reqs, ctx) {
         const t = track(ctx);
         try {
-          const res = await pingService.pingClientStream(pull(t, reqs), ctx);
+          const res = await pingService.pingClientStream(pull(t, reqs, idOf(ctx)), ctx);
           t.produced = 1;
           return res;
         } finally {
@@ -356,7 +413,7 @@ export function tracedRoutes(truth: Map<string, HandlerTruth>) {
       },
       pingStream(reqs, ctx) {
         const t = track(ctx);
-        return produce(t, pingService.pingStream(pull(t, reqs), ctx));
+        return produce(t, pingService.pingStream(pull(t, reqs, idOf(ctx)), ctx));
       },
     });
 }

@@ -20,6 +20,8 @@ export interface RawRequest {
   readonly body?: readonly Uint8Array[];
   /** Give up after this long (default 5000 ms). */
   readonly timeoutMs?: number;
+  /** Send on this session (left open) instead of a fresh one. */
+  readonly session?: http2.ClientHttp2Session;
 }
 
 /**
@@ -28,15 +30,19 @@ export interface RawRequest {
  */
 export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(baseUrl);
+    const own = req.session === undefined;
+    const session = req.session ?? http2.connect(baseUrl);
     const timer = setTimeout(() => {
-      session.destroy();
+      if (own) session.destroy();
+      else stream.close();
       reject(new Error(`raw request ${req.path} timed out`));
     }, req.timeoutMs ?? 5000);
-    session.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
+    if (own) {
+      session.on("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    }
     const stream = session.request({
       ":method": req.method ?? "POST",
       ":path": req.path,
@@ -60,7 +66,7 @@ export function rawRequest(baseUrl: string, req: RawRequest): Promise<RawRespons
     stream.on("close", () => {
       clearTimeout(timer);
       const rstCode = stream.rstCode ?? 0;
-      session.close();
+      if (own) session.close();
       resolve({ status, headers, trailers, body: Buffer.concat(chunks), rstCode });
     });
     for (const chunk of req.body ?? []) stream.write(chunk);
