@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { PingRequestSchema } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { protocols } from "../support/harness.js";
 import { badProtobuf, envelope, rawRequest, type RawRequest, type RawResponse } from "../support/raw-http2.js";
-import { assertInvariants, rig, Tally, type CallCounts, type MethodName, type Rig } from "./lib.js";
+import { assertInvariants, requests, rig, settle, Tally, type CallCounts, type MethodName, type Rig } from "./lib.js";
 
 const S = "/connectrpc.prometheus.test.v1.PingService/";
 const good = toBinary(PingRequestSchema, create(PingRequestSchema, { value: "ok" }));
@@ -99,6 +99,21 @@ describe("faults: malformed requests (raw HTTP/2, readMaxBytes 1024)", () => {
       const tally = new Tally();
       if (c.recorded) tally.add("server", ...c.recorded);
       expect(s).to.deep.equal(tally.series());
+      assertInvariants(s);
+    });
+  }
+
+  for (const p of protocols.filter((p) => p.httpVersion === "1.1")) {
+    it(`bidi over HTTP/1.1 (${p.name}): HTTP 505, the client records Unknown, no server series`, async () => {
+      const client = r.client(p);
+      const pulled = { n: 0 };
+      let got = 0;
+      const code = await settle(async () => {
+        for await (const _ of client.pingStream(requests([{ value: "a" }], pulled))) got++;
+      });
+      expect([code, got]).to.deep.equal(["Unknown", 0]);
+      const s = await r.counters();
+      expect(s).to.deep.equal(new Tally().add("client", "PingStream", { sent: pulled.n, received: 0, code: "Unknown" }).series());
       assertInvariants(s);
     });
   }
