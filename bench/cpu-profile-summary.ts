@@ -60,10 +60,10 @@ function where(url: string, line: number): string {
 }
 
 /**
- * summarise sums the self time of the samples taken between `fromUs` and
- * `toUs` (V8 monotonic clock, µs).
+ * summarise sums the self time of the samples taken within the windows
+ * (V8 monotonic clock, µs, sorted and not overlapping).
  */
-export function summarise(p: CpuProfile, fromUs: number, toUs: number): ProfileSummary {
+export function summarise(p: CpuProfile, windows: readonly [number, number][]): ProfileSummary {
   const frames = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
   const byKey = new Map<string, FunctionTime>();
   const byOrigin: Record<Origin, number> = {
@@ -71,12 +71,17 @@ export function summarise(p: CpuProfile, fromUs: number, toUs: number): ProfileS
   };
   let t = p.startTime;
   let totalUs = 0;
+  let w = 0;
   for (let i = 0; i < p.samples.length; i++) {
     t += p.timeDeltas[i];
     // A sample stands for the time until the next one.
     const dt = p.timeDeltas[i + 1] ?? 0;
+    while (w < windows.length && windows[w][1] < t) {
+      w++;
+    }
     const frame = frames.get(p.samples[i]);
-    if (t < fromUs || t > toUs || frame === undefined || frame.functionName === "(idle)") {
+    const inside = w < windows.length && windows[w][0] <= t;
+    if (!inside || frame === undefined || frame.functionName === "(idle)") {
       continue;
     }
     const o = origin(frame.url, frame.functionName);

@@ -64,19 +64,28 @@ const full: Settings = {
 
 const quick: Settings = {
   quick: true,
-  inProcess: { ...full.inProcess, rounds: 5, minRounds: 3, budgetMs: 5000, slices: 4, warmupCalls: 2000 },
+  inProcess: {
+    ...full.inProcess,
+    rounds: 5,
+    minRounds: 3,
+    budgetMs: 3000,
+    slices: 4,
+    unaryBatch: 250,
+    streamBatch: 3,
+    warmupCalls: 2000,
+  },
   network: {
     ...full.network,
     rounds: 2,
     minRounds: 2,
     budgetMs: 0,
-    durationMs: 700,
-    warmupCalls: 500,
-    warmupStreams: 4,
-    warmupCapMs: 1500,
+    durationMs: 500,
+    warmupCalls: 400,
+    warmupStreams: 3,
+    warmupCapMs: 1000,
     connectProtocol: false,
   },
-  memory: { ...full.memory, calls: 10_000, warmupCalls: 5_000 },
+  memory: { ...full.memory, calls: 10_000, warmupCalls: 3_000 },
 };
 
 /** settings picks the full or the quick settings. */
