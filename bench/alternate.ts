@@ -1,12 +1,16 @@
-// Side-by-side timing: every configuration runs in every round, in an order
-// that rotates from slice to slice, so that drift in the machine's speed
-// (other processes, thermal state, GC) falls on all of them alike.
+// Side-by-side timing: every configuration runs in every slice, one batch
+// each, in an order that rotates from slice to slice, so that drift in the
+// machine's speed (other processes, GC, thermal state) falls on all of them
+// alike. Slices are grouped into rounds.
 
 /** One timed batch: wall-clock time and the process's CPU time. */
 export interface Sample {
   readonly wallMs: number;
   readonly cpuMs: number;
 }
+
+/** One slice: one batch of every variant, run back to back. */
+export type Slice<V extends string> = Record<V, Sample>;
 
 /** Options of alternate(). */
 export interface AlternateOptions<V extends string> {
@@ -17,44 +21,37 @@ export interface AlternateOptions<V extends string> {
   /** Start no new round after this long, once `minRounds` are done. */
   readonly budgetMs: number;
   readonly minRounds: number;
-  /** How many times each variant runs within a round, interleaved. */
+  /** How many slices a round has. */
   readonly slices: number;
   /** Runs one batch of a variant. */
   readonly batch: (variant: V) => Promise<void>;
 }
 
-/**
- * alternate times the batches and returns, per round, each variant's total
- * wall and CPU time in that round.
- */
-export async function alternate<V extends string>(
-  opts: AlternateOptions<V>,
-): Promise<Record<V, Sample>[]> {
-  const out: Record<V, Sample>[] = [];
+/** alternate times the batches and returns them by round and slice. */
+export async function alternate<V extends string>(opts: AlternateOptions<V>): Promise<Slice<V>[][]> {
+  const rounds: Slice<V>[][] = [];
   let turn = 0;
   const start = performance.now();
-  for (let r = 0; r < opts.rounds; r++) {
-    if (r >= opts.minRounds && performance.now() - start > opts.budgetMs) {
-      break;
-    }
-    const sums = Object.fromEntries(opts.variants.map((v) => [v, { wallMs: 0, cpuMs: 0 }])) as Record<
-      V,
-      { wallMs: number; cpuMs: number }
-    >;
+  while (
+    rounds.length < opts.rounds &&
+    (rounds.length < opts.minRounds || performance.now() - start < opts.budgetMs)
+  ) {
+    const slices: Slice<V>[] = [];
     for (let s = 0; s < opts.slices; s++) {
+      const slice = {} as Record<V, Sample>;
       for (const v of rotate(opts.variants, turn++)) {
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         await opts.batch(v);
-        const wall = performance.now() - t0;
+        const wallMs = performance.now() - t0;
         const cpu = process.cpuUsage(cpu0);
-        sums[v].wallMs += wall;
-        sums[v].cpuMs += (cpu.user + cpu.system) / 1000;
+        slice[v] = { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
       }
+      slices.push(slice);
     }
-    out.push(sums);
+    rounds.push(slices);
   }
-  return out;
+  return rounds;
 }
 
 /** rotate returns the list shifted left by `n` places. */

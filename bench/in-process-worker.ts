@@ -1,7 +1,8 @@
 // Child process of scenarios 1 and 2: the Echo service behind
 // createRouterTransport, called in process for each variant, in alternating
-// slices. It reports raw per-round times; the parent computes the figures.
-import { alternate, type Sample } from "./alternate.js";
+// slices. It reports the raw times of every slice; the parent computes the
+// figures.
+import { alternate, type Sample, type Slice } from "./alternate.js";
 import { serve } from "./child-process.js";
 import { inProcessClient, streamBatch, unaryBatch, type EchoClient } from "./in-process-client.js";
 import { variants, type Variant } from "./variants.js";
@@ -13,10 +14,11 @@ export interface InProcessArg {
   readonly minRounds: number;
   /** Time budget of the unary part and of the stream part, each. */
   readonly budgetMs: number;
+  /** Slices per round: each runs one batch of every variant. */
   readonly slices: number;
-  /** Unary calls per slice. */
+  /** Unary calls per batch. */
   readonly unaryBatch: number;
-  /** Server-stream calls per slice. */
+  /** Server-stream calls per batch. */
   readonly streamBatch: number;
   /** Messages per server stream. */
   readonly streamLength: number;
@@ -24,24 +26,20 @@ export interface InProcessArg {
   readonly warmupCalls: number;
 }
 
-/** Per round and variant: ns per unary call and ns per streamed message. */
+/** One slice: per variant, ns per unary call or per streamed message. */
+export type UnitSlice = Record<Variant, { readonly cpuNs: number; readonly wallNs: number }>;
+
+/** The timings, by round and slice. */
 export interface InProcessResult {
-  /** By CPU time of the process. */
-  readonly unaryCpu: Record<Variant, number>[];
-  readonly streamCpu: Record<Variant, number>[];
-  /** By wall-clock time. */
-  readonly unaryWall: Record<Variant, number>[];
-  readonly streamWall: Record<Variant, number>[];
+  readonly unary: UnitSlice[][];
+  readonly stream: UnitSlice[][];
 }
 
-/** perUnit turns per-round totals in ms into ns per call or message. */
-function perUnit(
-  rounds: readonly Record<Variant, Sample>[],
-  field: keyof Sample,
-  units: number,
-): Record<Variant, number>[] {
-  return rounds.map(
-    (r) => Object.fromEntries(variants.map((v) => [v, (r[v][field] * 1e6) / units])) as Record<Variant, number>,
+/** perUnit turns batch times in ms into ns per call or message. */
+function perUnit(rounds: readonly Slice<Variant>[][], units: number): UnitSlice[][] {
+  const one = (x: Sample) => ({ cpuNs: (x.cpuMs * 1e6) / units, wallNs: (x.wallMs * 1e6) / units });
+  return rounds.map((slices) =>
+    slices.map((s) => Object.fromEntries(variants.map((v) => [v, one(s[v])])) as UnitSlice),
   );
 }
 
@@ -63,13 +61,9 @@ async function run(arg: InProcessArg): Promise<InProcessResult> {
     ...common,
     batch: (v) => streamBatch(clients[v], arg.streamBatch, arg.streamLength),
   });
-  const calls = arg.slices * arg.unaryBatch;
-  const messages = arg.slices * arg.streamBatch * arg.streamLength;
   return {
-    unaryCpu: perUnit(unary, "cpuMs", calls),
-    streamCpu: perUnit(stream, "cpuMs", messages),
-    unaryWall: perUnit(unary, "wallMs", calls),
-    streamWall: perUnit(stream, "wallMs", messages),
+    unary: perUnit(unary, arg.unaryBatch),
+    stream: perUnit(stream, arg.streamBatch * arg.streamLength),
   };
 }
 

@@ -1,25 +1,41 @@
 // Scenarios 1 and 2, the parent's side: runs in-process-worker.ts and turns
-// its per-round times into overheads against the bare transport and the
-// floor. Overheads are measured in CPU time of the process, which a busy
-// machine inflates far less than wall-clock time; the wall-clock ratio is
-// shown too.
+// its slice times into overheads against the bare transport and the floor.
+//
+// Each slice runs one batch of every variant back to back, so a slice's
+// differences are measured within a fraction of a second. A round's figure is
+// the median over its slices, which rejects slices that another process
+// disturbed; the report gives the median over rounds and their min–max.
+// Overheads use the process's CPU time, which a busy machine inflates less
+// than wall-clock time; the wall-clock ratio is shown too.
 import { Child } from "./child-process.js";
-import type { InProcessArg, InProcessResult } from "./in-process-worker.js";
+import type { InProcessArg, InProcessResult, UnitSlice } from "./in-process-worker.js";
 import type { Report } from "./report.js";
-import { fmtNumber, fmtRatio, perRound } from "./stats.js";
-import type { Variant } from "./variants.js";
+import { fmtNumber, fmtRatio, spread, type Spread } from "./stats.js";
 
-type Rounds = readonly Record<Variant, number>[];
+type Clock = "cpuNs" | "wallNs";
 
-/** Overhead of a variant over bare, per round, in ns. */
-const overhead = (rounds: Rounds, v: Variant) => perRound(rounds, (r) => r[v] - r.bare);
+/** Per round, the median over slices of `f`; then the spread over rounds. */
+function byRound(rounds: readonly UnitSlice[][], f: (s: UnitSlice) => number): Spread {
+  return spread(rounds.map((slices) => spread(slices.map(f)).median));
+}
 
-/** A variant's time over bare's, per round. */
-const overBare = (rounds: Rounds, v: Variant) => perRound(rounds, (r) => r[v] / r.bare);
+/** Overhead of the library or the floor over bare, in ns. */
+const overhead = (rounds: readonly UnitSlice[][], v: "floor" | "library", c: Clock = "cpuNs") =>
+  byRound(rounds, (s) => s[v][c] - s.bare[c]);
 
-/** Library overhead over floor overhead, per round. */
-const overFloor = (rounds: Rounds) =>
-  perRound(rounds, (r) => (r.library - r.bare) / (r.floor - r.bare));
+/** The library's time over bare's. */
+const overBare = (rounds: readonly UnitSlice[][], c: Clock) => byRound(rounds, (s) => s.library[c] / s.bare[c]);
+
+/** Per round, the median library overhead over the median floor overhead. */
+function overFloor(rounds: readonly UnitSlice[][], c: Clock = "cpuNs"): Spread {
+  return spread(
+    rounds.map((slices) => {
+      const lib = spread(slices.map((s) => s.library[c] - s.bare[c])).median;
+      const floor = spread(slices.map((s) => s.floor[c] - s.bare[c])).median;
+      return lib / floor;
+    }),
+  );
+}
 
 /** inProcess runs scenarios 1 and 2 and reports their figures. */
 export async function inProcess(arg: InProcessArg, report: Report): Promise<void> {
@@ -27,20 +43,21 @@ export async function inProcess(arg: InProcessArg, report: Report): Promise<void
   const s2 = "2 floor";
   report.note(
     s1,
-    `up to ${arg.rounds} rounds (${arg.budgetMs / 1000} s each for unary and stream) × ${arg.slices} interleaved slices of ${arg.unaryBatch} unary calls ` +
-      `and ${arg.streamBatch} × ${arg.streamLength}-message server stream per variant; CPU time unless marked wall`,
+    `rounds of ${arg.slices} slices; a slice is one batch per variant (bare, floor, library) of ` +
+      `${arg.unaryBatch} unary calls, or of ${arg.streamBatch} server streams of ${arg.streamLength} messages; ` +
+      `${arg.budgetMs / 1000} s for each; CPU time unless marked wall`,
   );
   const child = await Child.start("./in-process-worker.ts", null, { timeoutMs: 300_000 });
-  const r = await child.call<InProcessResult>("run", arg);
+  const r: InProcessResult = await child.call("run", arg);
   await child.stop();
-  report.note(s1, `${r.unaryCpu.length} unary rounds, ${r.streamCpu.length} stream rounds done`);
+  report.note(s1, `${r.unary.length} unary rounds, ${r.stream.length} stream rounds done`);
 
-  report.add({ scenario: s1, name: "unary time, library/bare", value: fmtRatio(overBare(r.unaryCpu, "library")) });
-  report.add({ scenario: s1, name: "unary time, library/bare (wall)", value: fmtRatio(overBare(r.unaryWall, "library")) });
-  report.add({ scenario: s1, name: "unary overhead, library (client+server)", value: fmtNumber(overhead(r.unaryCpu, "library"), "ns/call") });
-  report.add({ scenario: s1, name: "stream time, library/bare", value: fmtRatio(overBare(r.streamCpu, "library")) });
-  report.add({ scenario: s1, name: "stream time, library/bare (wall)", value: fmtRatio(overBare(r.streamWall, "library")) });
-  const streamLib = overhead(r.streamCpu, "library");
+  report.add({ scenario: s1, name: "unary time, library/bare", value: fmtRatio(overBare(r.unary, "cpuNs")) });
+  report.add({ scenario: s1, name: "unary time, library/bare (wall)", value: fmtRatio(overBare(r.unary, "wallNs")) });
+  report.add({ scenario: s1, name: "unary overhead, library (client+server)", value: fmtNumber(overhead(r.unary, "library"), "ns/call") });
+  report.add({ scenario: s1, name: "stream time, library/bare", value: fmtRatio(overBare(r.stream, "cpuNs")) });
+  report.add({ scenario: s1, name: "stream time, library/bare (wall)", value: fmtRatio(overBare(r.stream, "wallNs")) });
+  const streamLib = overhead(r.stream, "library");
   report.add({
     scenario: s1,
     name: "stream overhead, library (client+server)",
@@ -49,8 +66,8 @@ export async function inProcess(arg: InProcessArg, report: Report): Promise<void
     met: streamLib.median <= 500,
   });
 
-  report.add({ scenario: s2, name: "unary overhead, floor (client+server)", value: fmtNumber(overhead(r.unaryCpu, "floor"), "ns/call") });
-  const ratio = overFloor(r.unaryCpu);
+  report.add({ scenario: s2, name: "unary overhead, floor (client+server)", value: fmtNumber(overhead(r.unary, "floor"), "ns/call") });
+  const ratio = overFloor(r.unary);
   report.add({
     scenario: s2,
     name: "unary overhead, library/floor",
@@ -58,7 +75,7 @@ export async function inProcess(arg: InProcessArg, report: Report): Promise<void
     target: "≤ 1.25",
     met: ratio.median <= 1.25,
   });
-  report.add({ scenario: s2, name: "unary overhead, library/floor (wall)", value: fmtRatio(overFloor(r.unaryWall), 2) });
-  report.add({ scenario: s2, name: "stream overhead, floor (client+server)", value: fmtNumber(overhead(r.streamCpu, "floor"), "ns/msg") });
-  report.add({ scenario: s2, name: "stream overhead, library/floor", value: fmtRatio(overFloor(r.streamCpu), 2) });
+  report.add({ scenario: s2, name: "unary overhead, library/floor (wall)", value: fmtRatio(overFloor(r.unary, "wallNs"), 2) });
+  report.add({ scenario: s2, name: "stream overhead, floor (client+server)", value: fmtNumber(overhead(r.stream, "floor"), "ns/msg") });
+  report.add({ scenario: s2, name: "stream overhead, library/floor", value: fmtRatio(overFloor(r.stream), 2) });
 }
