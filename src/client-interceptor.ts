@@ -161,6 +161,7 @@ class Received<T> implements AsyncIterableIterator<T> {
   /** A client stream's single response is one wait, not two. */
   private waitsLeft: number;
   private recvStart = -1;
+  private received = 0;
 
   constructor(
     source: AsyncIterable<T>,
@@ -206,10 +207,15 @@ class Received<T> implements AsyncIterableIterator<T> {
 
   private readonly onResult = (r: IteratorResult<T>): IteratorResult<T> => {
     this.waited();
-    if (r.done === true) {
-      this.call.end(false, undefined);
-    } else {
+    if (r.done !== true) {
+      this.received++;
       this.m.msgReceived();
+    } else if (this.m.kind === "client_streaming" && this.received !== 1) {
+      // Connect-ES's client then fails the call with this code, after the
+      // stream ended cleanly here.
+      this.call.end(true, new ConnectError("protocol error: not one response message", Code.Unimplemented));
+    } else {
+      this.call.end(false, undefined);
     }
     return r;
   };

@@ -16,16 +16,17 @@ export interface CodeContext {
  * expire early, by the time the request took to arrive.
  */
 const deadlineTolerance = 0.2;
-const deadlineToleranceMinMs = 20;
+const deadlineToleranceMinMs = 50;
 
 /**
  * callCode turns the outcome of a call into the code that its metrics record:
  * 0 for OK, else a Connect `Code` (1-16). It is the only place that decides a
  * code.
  *
- * - If the call's signal aborted before the call ended, the abort reason wins:
- *   a caller's abort or a client reset is Canceled, a deadline is
- *   DeadlineExceeded.
+ * - If the call's signal aborted before the call ended, or the client reset
+ *   its HTTP/2 stream (`resetCode`, when the server can see it), the abort
+ *   wins: a caller's abort or a client reset or hang-up is Canceled, a
+ *   deadline is DeadlineExceeded.
  * - A ConnectError keeps its code.
  * - Server: any other thrown value is Internal, which is what connect-node
  *   puts on the wire. The one exception is `throw undefined`, which
@@ -45,11 +46,21 @@ export function callCode(
   error: unknown,
   req: CodeContext,
   startMs: number,
+  resetCode = 0,
 ): number {
   let code: number;
-  const aborted = req.signal.aborted;
-  if (aborted) {
+  // A reset of the call's HTTP/2 stream counts as an abort, as connect-node
+  // would report it: CANCEL is Canceled, any other error code Internal.
+  const aborted = resetCode !== 0 || req.signal.aborted;
+  if (resetCode !== 0) {
+    code = resetCode === http2Cancel ? Code.Canceled : Code.Internal;
+  } else if (aborted) {
     code = reasonCode(req.signal.reason, Code.Canceled);
+    // connect-node aborts a server call with Aborted when the client hung up
+    // (ECONNRESET, a destroyed stream): a client reset, so Canceled.
+    if (server && code === Code.Aborted) {
+      code = Code.Canceled;
+    }
   } else if (!failed) {
     return 0;
   } else if (server) {
@@ -73,6 +84,9 @@ export function callCode(
   }
   return code;
 }
+
+/** NGHTTP2_CANCEL: the client cancelled the stream. */
+const http2Cancel = 8;
 
 /**
  * The code that `ConnectError.from(reason, fallback)` would give, without

@@ -6,6 +6,7 @@ import type {
   UnaryResponse,
 } from "@connectrpc/connect";
 import { callCode } from "./code.js";
+import { kHttp2Stream } from "./http2-stream.js";
 import type { Labels, MethodReporter } from "./method-reporter.js";
 import type { Reporter } from "./reporter.js";
 import { elapsedSeconds, forwardReturn, forwardThrow } from "./iterate.js";
@@ -79,14 +80,36 @@ class ServerCall {
     private readonly exemplar: Labels | undefined,
   ) {}
 
-  /** Records the end of the call, once. */
+  /**
+   * Records the end of the call, once. With `ServerMetrics.contextValues`
+   * wired in, a streaming call waits for its HTTP/2 stream to close: a client
+   * that cancels while the handler still reads its requests only resets the
+   * stream, and connect-node shows the handler a clean end of input.
+   */
   end(failed: boolean, error: unknown): void {
     if (this.ended) {
       return;
     }
     this.ended = true;
+    const seconds = elapsedSeconds(this.m, this.start);
+    // The code as of now: the signal aborts on completion too, later.
     const code = callCode(true, failed, error, this.req, this.start);
-    this.m.handled(code, elapsedSeconds(this.m, this.start), this.exemplar);
+    const stream = this.req.contextValues.get(kHttp2Stream);
+    if (stream === undefined || this.req.signal.aborted) {
+      this.m.handled(code, seconds, this.exemplar);
+    } else if (stream.closed) {
+      this.reset(code, failed, error, seconds, stream.rstCode);
+    } else {
+      stream.once("close", () => this.reset(code, failed, error, seconds, stream.rstCode));
+    }
+  }
+
+  /** Records the call, as reset by the client if its stream was. */
+  private reset(code: number, failed: boolean, error: unknown, seconds: number, rstCode = 0): void {
+    if (rstCode !== 0) {
+      code = callCode(true, failed, error, this.req, this.start, rstCode);
+    }
+    this.m.handled(code, seconds, this.exemplar);
   }
 }
 

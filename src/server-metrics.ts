@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
-import type { Interceptor } from "@connectrpc/connect";
+import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import { streamContextValues } from "./http2-stream.js";
 import { legacyServerMetricDefs, serverMetricDefs } from "./constants.js";
 import { resolveOptions, type ServerMetricsOptions } from "./options.js";
 import { Reporter } from "./reporter.js";
@@ -31,6 +32,32 @@ export class ServerMetrics {
    * `interceptors`. Put it first so that it sees what the client sees.
    */
   readonly interceptor: Interceptor;
+
+  /**
+   * contextValues lets the interceptor see a client reset that connect-node
+   * hides: a client that cancels a client-streaming or bidi call over HTTP/2
+   * while the handler still reads its requests only resets the stream, and
+   * the handler sees a clean end of input, so the call would be recorded as
+   * OK. Pass it as the server adapter's `contextValues` option, and such
+   * calls are recorded as `Canceled` (or `DeadlineExceeded`, for a deadline):
+   *
+   * ```ts
+   * connectNodeAdapter({
+   *   routes,
+   *   interceptors: [serverMetrics.interceptor],
+   *   contextValues: serverMetrics.contextValues,
+   *   // or, with context values of your own:
+   *   // contextValues: (req) => serverMetrics.contextValues(req, myValues(req)),
+   * });
+   * ```
+   *
+   * It works with connect-node, `@connectrpc/connect-fastify` and
+   * `@connectrpc/connect-express`. Streaming calls are then recorded when
+   * their HTTP/2 stream closes, a moment after the response ends.
+   */
+  readonly contextValues: (req: unknown, values?: ContextValues) => ContextValues =
+    streamContextValues;
+
   private readonly reporter: Reporter;
 
   constructor(options?: ServerMetricsOptions) {

@@ -194,6 +194,8 @@ export interface RigOptions {
   instrumentServer?: boolean;
   /** More server interceptors, outside the metrics one. */
   serverInterceptors?: Interceptor[];
+  /** Wire `serverMetrics.contextValues` into the adapter, so resets are seen. */
+  observeResets?: boolean;
 }
 
 export async function rig(opts: RigOptions = {}): Promise<Rig> {
@@ -202,10 +204,14 @@ export async function rig(opts: RigOptions = {}): Promise<Rig> {
   const onError = (e: unknown) => errors.push(e);
   const serverMetrics = new ServerMetrics({ registry, onError });
   const clientMetrics = new ClientMetrics({ registry, onError });
+  const own = opts.adapter?.contextValues;
+  const adapter = opts.observeResets
+    ? { ...opts.adapter, contextValues: (req: Parameters<typeof serverMetrics.contextValues>[0]) => serverMetrics.contextValues(req, own?.(req as never)) }
+    : opts.adapter;
   const server = await startServer(
     [...(opts.serverInterceptors ?? []), ...(opts.instrumentServer === false ? [] : [serverMetrics.interceptor])],
     opts.routes,
-    opts.adapter,
+    adapter,
   );
   return {
     registry,
