@@ -31,11 +31,23 @@ describe("callCode (the one place that decides a code)", () => {
       expect(callCode(true, true, new Error("write after end"), req({}, { abort: new DOMException("x", "AbortError") }), now)).to.equal(Code.Canceled);
       expect(callCode(true, true, undefined, req({}, { abort: new ConnectError("t", Code.DeadlineExceeded) }), now)).to.equal(Code.DeadlineExceeded);
     });
+    it("is Canceled for a client that hung up, which connect-node reports as Aborted", () => {
+      const hangUp = new ConnectError("aborted", Code.Aborted);
+      expect(callCode(true, true, hangUp, req({}, { abort: hangUp }), now)).to.equal(Code.Canceled);
+      // A handler's own Aborted stays Aborted.
+      expect(callCode(true, true, new ConnectError("conflict", Code.Aborted), req(), now)).to.equal(Code.Aborted);
+    });
+    it("counts an HTTP/2 stream reset as an abort, when the server can see it", () => {
+      expect(callCode(true, false, undefined, req(), now, 8)).to.equal(Code.Canceled);
+      expect(callCode(true, false, undefined, req(), now, 2)).to.equal(Code.Internal);
+      expect(callCode(true, false, undefined, req({ "grpc-timeout": "10S" }), now, 2)).to.equal(Code.DeadlineExceeded);
+      expect(callCode(true, false, undefined, req(), now, 0)).to.equal(0);
+    });
     it("is DeadlineExceeded for a failed call whose deadline has passed", () => {
       const started = performance.now() - 200;
       expect(callCode(true, true, new Error("x"), req({ "connect-timeout-ms": "150" }), started)).to.equal(Code.DeadlineExceeded);
       expect(callCode(true, true, new ConnectError("x", Code.NotFound), req({ "grpc-timeout": "200m" }), started)).to.equal(Code.DeadlineExceeded);
-      // The server's clock starts late: 20% (at least 20 ms) of slack.
+      // The server's clock starts late: 20% (at least 50 ms) of slack.
       expect(callCode(true, true, new Error("x"), req({ "grpc-timeout": "240m" }), started)).to.equal(Code.DeadlineExceeded);
       expect(callCode(true, true, new Error("x"), req({ "grpc-timeout": "260m" }), started)).to.equal(Code.Internal);
     });
