@@ -59,7 +59,7 @@ const full: Settings = {
     streamInFlight: 8,
     streamLength: 1000,
   },
-  memory: { calls: 200_000, streamEvery: 100, streamLength: 10, warmupCalls: 10_000 },
+  memory: { calls: 200_000, streamEvery: 100, failEvery: 50, streamLength: 10, warmupCalls: 10_000 },
 };
 
 const quick: Settings = {
