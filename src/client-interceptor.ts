@@ -1,94 +1,58 @@
-import {
-  Code,
-  ConnectError,
-  type Interceptor,
-  type StreamRequest,
-  type StreamResponse,
-  type UnaryRequest,
-  type UnaryResponse,
-} from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type UnaryResponse } from "@connectrpc/connect";
 import { callCode } from "./code.js";
-import type { Labels, MethodReporter } from "./method-reporter.js";
+import { elapsedSeconds, lifecycle, StreamCall, Wrapped, type Side } from "./lifecycle.js";
 import type { Reporter } from "./reporter.js";
-import { elapsedSeconds, forwardReturn, forwardThrow } from "./iterate.js";
-
-type AnyFn = Parameters<Interceptor>[0];
 
 /**
- * clientInterceptor is the client-side call lifecycle: it tells the reporter
- * when a call starts, each message it sends and receives (with the time each
- * took), and when it ends, with its code. It never touches prom-client itself.
+ * clientInterceptor follows each call a client makes: sent 1 and received 1
+ * on success for unary calls; each request the transport pulls (and how long
+ * it took to send) and each response delivered (and how long it was waited
+ * for) for streams; the end, with the code the caller sees.
  *
  * @private Internal code, does not follow semantic versioning.
  */
 export function clientInterceptor(reporter: Reporter): Interceptor {
-  return (next) => (req) => {
-    const m = reporter.forCall(req);
-    const exemplar = reporter.exemplar?.(req);
-    const start = performance.now();
-    m.started();
-    if (!req.stream) {
-      return unary(next, req, m, start, exemplar);
-    }
-    const call = new ClientCall(m, req, start, exemplar);
-    return next({ ...req, message: new Sent(req.message, m) }).then(
-      (res): StreamResponse => {
-        const stream = res as StreamResponse;
-        return { ...stream, message: new Received(stream.message, call) };
-      },
-      (e: unknown) => {
-        call.end(true, e);
-        throw e;
-      },
-    );
-  };
+  return lifecycle(reporter, client);
 }
 
-async function unary(
-  next: AnyFn,
-  req: UnaryRequest,
-  m: MethodReporter,
-  start: number,
-  exemplar: Labels | undefined,
-): Promise<UnaryResponse> {
-  m.msgSent();
-  let res: UnaryResponse;
-  try {
-    res = (await next(req)) as UnaryResponse;
-  } catch (e) {
-    m.handled(callCode(false, true, e, req, start), elapsedSeconds(m, start), exemplar);
-    throw e;
-  }
-  m.msgReceived();
-  m.handled(0, elapsedSeconds(m, start), exemplar);
-  return res;
-}
+const client: Side = {
+  async unary(next, req, m, start, exemplar) {
+    m.msgSent();
+    let res: UnaryResponse;
+    try {
+      res = (await next(req)) as UnaryResponse;
+    } catch (e) {
+      m.handled(callCode(false, true, e, req, start), elapsedSeconds(m, start), exemplar);
+      throw e;
+    }
+    m.msgReceived();
+    m.handled(0, elapsedSeconds(m, start), exemplar);
+    return res;
+  },
+  stream: (m, req, start, exemplar) => new ClientCall(m, req, start, exemplar),
+};
 
 /**
- * ClientCall is the state of one streaming call on the client. It ends on the
- * first of: the response stream ends or throws, or the call's signal aborts
- * (the caller's AbortController or the deadline). Connect-ES drops `return()`
- * when a caller breaks out of `for await`, so the signal is the only news of
- * a caller who stops reading.
+ * ClientCall ends on the first of: the response stream ends or throws, or
+ * the call's signal aborts (the caller's AbortController or the deadline).
+ * Connect-ES drops `return()` when a caller breaks out of `for await`, so the
+ * signal is the only news of a caller who stops reading.
  */
-class ClientCall {
-  private ended = false;
-
-  constructor(
-    readonly m: MethodReporter,
-    private readonly req: StreamRequest,
-    private readonly start: number,
-    private readonly exemplar: Labels | undefined,
-  ) {
-    req.signal.addEventListener("abort", this.onAbort);
+class ClientCall extends StreamCall {
+  constructor(...args: ConstructorParameters<typeof StreamCall>) {
+    super(...args);
+    this.req.signal.addEventListener("abort", this.onAbort);
   }
 
-  /** Records the end of the call, once. */
-  end(failed: boolean, error: unknown): void {
-    if (this.ended) {
-      return;
-    }
-    this.ended = true;
+  requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+    return new Sent(source, this);
+  }
+
+  responses<T>(source: AsyncIterable<T>): AsyncIterable<T> {
+    return new Received(source, this);
+  }
+
+  protected finish(failed: boolean, error: unknown): void {
     this.req.signal.removeEventListener("abort", this.onAbort);
     const code = callCode(false, failed, error, this.req, this.start);
     this.m.handled(code, elapsedSeconds(this.m, this.start), this.exemplar);
@@ -100,22 +64,17 @@ class ClientCall {
 }
 
 /**
- * Sent counts each request message the transport pulls, and times how long
- * the transport takes to send it: from handing it over to the next pull.
+ * Counts each request message the transport pulls, and times how long the
+ * transport takes to send it: from handing it over to the next pull.
  */
-class Sent<T> implements AsyncIterableIterator<T> {
-  private readonly it: AsyncIterator<T>;
+class Sent<T> extends Wrapped<T> {
   private sendStart = -1;
 
   constructor(
     source: AsyncIterable<T>,
-    private readonly m: MethodReporter,
+    private readonly call: ClientCall,
   ) {
-    this.it = source[Symbol.asyncIterator]();
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
+    super(source);
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -123,27 +82,27 @@ class Sent<T> implements AsyncIterableIterator<T> {
     return this.it.next().then(this.count);
   }
 
-  return(value?: unknown): Promise<IteratorResult<T>> {
+  override return(value?: unknown): Promise<IteratorResult<T>> {
     this.sendDone();
-    return forwardReturn(this.it, value);
+    return super.return(value);
   }
 
-  throw(error?: unknown): Promise<IteratorResult<T>> {
+  override throw(error?: unknown): Promise<IteratorResult<T>> {
     this.sendDone();
-    return forwardThrow(this.it, error);
+    return super.throw(error);
   }
 
   private sendDone(): void {
     if (this.sendStart >= 0) {
-      this.m.sendSeconds((performance.now() - this.sendStart) / 1000);
+      this.call.m.sendSeconds((performance.now() - this.sendStart) / 1000);
       this.sendStart = -1;
     }
   }
 
   private readonly count = (r: IteratorResult<T>): IteratorResult<T> => {
     if (r.done !== true) {
-      this.m.msgSent();
-      if (this.m.timedSend) {
+      this.call.m.msgSent();
+      if (this.call.m.timedSend) {
         this.sendStart = performance.now();
       }
     }
@@ -152,13 +111,11 @@ class Sent<T> implements AsyncIterableIterator<T> {
 }
 
 /**
- * Received counts each response message delivered to the caller, times each
- * wait for one, and ends the call when the stream ends or throws.
+ * Counts each response message delivered to the caller, times each wait for
+ * one, and ends the call when the stream ends or throws.
  */
-class Received<T> implements AsyncIterableIterator<T> {
-  private readonly it: AsyncIterator<T>;
-  private readonly m: MethodReporter;
-  /** A client stream's single response is one wait, not two. */
+class Received<T> extends Wrapped<T> {
+  /** Waits left to time: a client stream's single response is one wait, not two. */
   private waitsLeft: number;
   private recvStart = -1;
   private received = 0;
@@ -167,17 +124,9 @@ class Received<T> implements AsyncIterableIterator<T> {
     source: AsyncIterable<T>,
     private readonly call: ClientCall,
   ) {
-    this.it = source[Symbol.asyncIterator]();
-    this.m = call.m;
-    this.waitsLeft = !this.m.timedRecv
-      ? 0
-      : this.m.kind === "client_streaming"
-        ? 1
-        : Infinity;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
+    super(source);
+    const m = call.m;
+    this.waitsLeft = !m.timedRecv ? 0 : m.kind === "client_streaming" ? 1 : Infinity;
   }
 
   next(): Promise<IteratorResult<T>> {
@@ -188,19 +137,19 @@ class Received<T> implements AsyncIterableIterator<T> {
     return this.it.next().then(this.onResult, this.onError);
   }
 
-  return(value?: unknown): Promise<IteratorResult<T>> {
+  override return(value?: unknown): Promise<IteratorResult<T>> {
     this.call.end(true, new ConnectError("response stream closed", Code.Canceled));
-    return forwardReturn(this.it, value);
+    return super.return(value);
   }
 
-  throw(error?: unknown): Promise<IteratorResult<T>> {
+  override throw(error?: unknown): Promise<IteratorResult<T>> {
     this.call.end(true, error);
-    return forwardThrow(this.it, error);
+    return super.throw(error);
   }
 
   private waited(): void {
     if (this.recvStart >= 0) {
-      this.m.recvSeconds((performance.now() - this.recvStart) / 1000);
+      this.call.m.recvSeconds((performance.now() - this.recvStart) / 1000);
       this.recvStart = -1;
     }
   }
@@ -209,8 +158,8 @@ class Received<T> implements AsyncIterableIterator<T> {
     this.waited();
     if (r.done !== true) {
       this.received++;
-      this.m.msgReceived();
-    } else if (this.m.kind === "client_streaming" && this.received !== 1) {
+      this.call.m.msgReceived();
+    } else if (this.call.m.kind === "client_streaming" && this.received !== 1) {
       // Connect-ES's client then fails the call with this code, after the
       // stream ended cleanly here.
       this.call.end(true, new ConnectError("protocol error: not one response message", Code.Unimplemented));
