@@ -64,7 +64,7 @@ describe("soak", function () {
     console.log(
       `      soak total: ${sum("calls")} calls, ${Math.max(...runs.map((f) => f.seconds))} s, ` +
         `${sum("codeChecks")} code checks, ${sum("invariantChecks")} invariant checks, ` +
-        `deadline calls ${sum("deadlineCalls")} (server inferred ${sum("deadlineMisattributed")} as Canceled: pending), ` +
+        `deadline calls ${sum("deadlineCalls")} (server inferred ${sum("deadlineMisattributed")} as Canceled: the known HTTP/1.1 limit), ` +
         `heap growth second half ${runs.map((f) => `${f.heapGrowthSecondHalfMB} MB (${f.heapGrowthSecondHalfBytesPerCall} B/call)`).join(" / ")}, ` +
         `per-call objects retained ${runs.map((f) => `${f.perCallObjectsRetained}/${f.perCallObjectsWatched}`).join(" / ")}, ` +
         `faults ${JSON.stringify(faults)}`,
