@@ -47,10 +47,10 @@ const full: Settings = {
     warmupCalls: 5000,
   },
   network: {
-    rounds: 8,
+    rounds: 16,
     minRounds: 3,
     budgetMs: 90_000,
-    durationMs: 1200,
+    durationMs: 700,
     warmupCalls: 1000,
     warmupStreams: 8,
     warmupCapMs: 2500,
