@@ -17,10 +17,22 @@ export interface MethodLabels {
   readonly handled: readonly Labels[];
 }
 
+/** A histogram child bound to one label set. */
+type Observe = (seconds: number) => void;
+
+/** Codes 0-16; anything else is recorded as Unknown (2). */
+const codeCount = 17;
+
 /**
- * MethodReporter records the events of one method's calls into the bound
- * series of its Reporter. A failing recording is reported through the
- * Reporter's `fail` and never reaches the call.
+ * MethodReporter records the events of one method's calls.
+ *
+ * The counters are plain numbers here, handed to prom-client by the
+ * Reporter's `collect()` hooks whenever the registry is read (a scrape,
+ * `registry.metrics()`, `getMetricsAsJSON()`, a cluster aggregation), so a
+ * read always sees every event before it. This keeps prom-client's label
+ * hashing off the per-call path. The histograms are observed at once, through
+ * children bound to this method's labels. A recording that throws is
+ * reported through the Reporter's `fail` and never reaches the call.
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -32,6 +44,15 @@ export class MethodReporter {
   /** True when per-message send times are recorded (client only). */
   readonly timedSend: boolean;
 
+  private startedCount = 0;
+  private receivedCount = 0;
+  private sentCount = 0;
+  private readonly handledCounts = new Array<number>(codeCount).fill(0);
+  private readonly handlingByCode: (Observe | undefined)[] = [];
+  private readonly observeHandling: Observe | undefined;
+  private readonly observeRecv: Observe | undefined;
+  private readonly observeSend: Observe | undefined;
+
   constructor(
     private readonly r: Reporter,
     private readonly labels: MethodLabels,
@@ -41,30 +62,22 @@ export class MethodReporter {
     this.timed = r.handling !== undefined;
     this.timedRecv = r.recv !== undefined;
     this.timedSend = r.send !== undefined;
+    this.observeHandling =
+      r.withExemplars || r.codeOnHistograms ? undefined : r.handling?.labels(labels.base).observe;
+    this.observeRecv = r.recv?.labels(labels.base).observe;
+    this.observeSend = r.send?.labels(labels.base).observe;
   }
 
   started(): void {
-    try {
-      this.r.started.inc(this.labels.base);
-    } catch (e) {
-      this.r.fail(e);
-    }
+    this.startedCount++;
   }
 
   msgReceived(): void {
-    try {
-      this.r.msgReceived.inc(this.labels.base);
-    } catch (e) {
-      this.r.fail(e);
-    }
+    this.receivedCount++;
   }
 
   msgSent(): void {
-    try {
-      this.r.msgSent.inc(this.labels.base);
-    } catch (e) {
-      this.r.fail(e);
-    }
+    this.sentCount++;
   }
 
   /**
@@ -72,35 +85,25 @@ export class MethodReporter {
    * exemplar labels if exemplars are on.
    */
   handled(code: number, seconds: number, exemplar?: Labels): void {
-    const { r, labels } = this;
-    const handled = labels.handled[code] ?? labels.handled[2];
-    try {
-      if (r.withExemplars) {
-        r.handled.inc({ labels: handled, value: 1, exemplarLabels: exemplar } as never);
-      } else {
-        r.handled.inc(handled);
-      }
-    } catch (e) {
-      r.fail(e);
-    }
-    if (r.handling === undefined) {
+    const c = code >= 0 && code < codeCount ? code : 2;
+    if (this.r.withExemplars) {
+      this.handledWithExemplar(c, seconds, exemplar);
       return;
     }
-    const histogramLabels = r.codeOnHistograms ? handled : labels.base;
+    this.handledCounts[c]++;
+    if (this.r.handling === undefined) {
+      return;
+    }
     try {
-      if (r.withExemplars) {
-        r.handling.observe({ labels: histogramLabels, value: seconds, exemplarLabels: exemplar } as never);
-      } else {
-        r.handling.observe(histogramLabels, seconds);
-      }
+      (this.observeHandling ?? this.handlingOf(c))(seconds);
     } catch (e) {
-      r.fail(e);
+      this.r.fail(e);
     }
   }
 
   recvSeconds(seconds: number): void {
     try {
-      this.r.recv?.observe(this.labels.base, seconds);
+      this.observeRecv?.(seconds);
     } catch (e) {
       this.r.fail(e);
     }
@@ -108,9 +111,41 @@ export class MethodReporter {
 
   sendSeconds(seconds: number): void {
     try {
-      this.r.send?.observe(this.labels.base, seconds);
+      this.observeSend?.(seconds);
     } catch (e) {
       this.r.fail(e);
+    }
+  }
+
+  /** Hands the counts gathered since the last read to prom-client. */
+  flushStarted(): void {
+    if (this.startedCount !== 0) {
+      this.r.started.inc(this.labels.base, this.startedCount);
+      this.startedCount = 0;
+    }
+  }
+
+  flushReceived(): void {
+    if (this.receivedCount !== 0) {
+      this.r.msgReceived.inc(this.labels.base, this.receivedCount);
+      this.receivedCount = 0;
+    }
+  }
+
+  flushSent(): void {
+    if (this.sentCount !== 0) {
+      this.r.msgSent.inc(this.labels.base, this.sentCount);
+      this.sentCount = 0;
+    }
+  }
+
+  flushHandled(): void {
+    const counts = this.handledCounts;
+    for (let code = 0; code < codeCount; code++) {
+      if (counts[code] !== 0) {
+        this.r.handled.inc(this.labels.handled[code], counts[code]);
+        counts[code] = 0;
+      }
     }
   }
 
@@ -134,5 +169,41 @@ export class MethodReporter {
     }
     r.recv?.zero(labels.base);
     r.send?.zero(labels.base);
+  }
+
+  /** The handling-time child of a code, with `codeLabelOnHistograms`. */
+  private handlingOf(code: number): Observe {
+    let observe = this.handlingByCode[code];
+    if (observe === undefined) {
+      observe = this.r.handling!.labels(this.labels.handled[code]).observe;
+      this.handlingByCode[code] = observe;
+    }
+    return observe;
+  }
+
+  /**
+   * With exemplars, `handled` and the handling time go to prom-client at once:
+   * an exemplar belongs to one increment.
+   */
+  private handledWithExemplar(code: number, seconds: number, exemplar: Labels | undefined): void {
+    const { r, labels } = this;
+    const handled = labels.handled[code];
+    try {
+      r.handled.inc({ labels: handled, value: 1, exemplarLabels: exemplar } as never);
+    } catch (e) {
+      r.fail(e);
+    }
+    if (r.handling === undefined) {
+      return;
+    }
+    try {
+      r.handling.observe({
+        labels: r.codeOnHistograms ? handled : labels.base,
+        value: seconds,
+        exemplarLabels: exemplar,
+      } as never);
+    } catch (e) {
+      r.fail(e);
+    }
   }
 }

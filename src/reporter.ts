@@ -43,7 +43,9 @@ export interface ReporterConfig {
  * Reporter owns the prom-client instruments of one side. It creates every
  * instrument once, at construction, and hands out a MethodReporter per method
  * (and per value of the per-call labels, when those are on) with its label
- * sets built once. Only it and MethodReporter touch prom-client.
+ * sets built once. The counters' `collect()` hooks gather the MethodReporters'
+ * counts whenever the registry is read. Only it and MethodReporter touch
+ * prom-client.
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -68,6 +70,8 @@ export class Reporter {
   private readonly config: ReporterConfig;
   private readonly callLabels: CallLabels | undefined;
   private readonly methods = new WeakMap<DescMethod, MethodReporter>();
+  /** Every MethodReporter made: bounded by methods × per-call label values. */
+  private readonly all: MethodReporter[] = [];
   private readonly labelled = new WeakMap<DescMethod, Map<string, MethodReporter>>();
 
   constructor(config: ReporterConfig) {
@@ -119,8 +123,31 @@ export class Reporter {
       ...Object.keys(constLabels),
       ...(this.callLabels?.names ?? []),
     ];
-    const counter = (def: MetricDef, labelNames: string[], enableExemplars = false) =>
-      new Counter({ ...def, labelNames, enableExemplars, registers: [registry as Registry] });
+    const counter = (
+      def: MetricDef,
+      labelNames: string[],
+      flush: (m: MethodReporter) => void,
+      enableExemplars = false,
+    ) => {
+      const all = this.all;
+      const fail = this.fail;
+      return new Counter({
+        ...def,
+        labelNames,
+        enableExemplars,
+        registers: [registry as Registry],
+        // Hand the counts gathered since the last read to prom-client.
+        collect() {
+          for (const m of all) {
+            try {
+              flush(m);
+            } catch (e) {
+              fail(e);
+            }
+          }
+        },
+      });
+    };
     const histogram = (
       def: MetricDef | undefined,
       buckets: readonly number[] | undefined,
@@ -130,10 +157,10 @@ export class Reporter {
       def && buckets
         ? new Histogram({ ...def, labelNames, buckets: [...buckets], enableExemplars, registers: [registry as Registry] })
         : undefined;
-    this.started = counter(defs.started, base);
-    this.handled = counter(defs.handled, [...base, code], this.withExemplars);
-    this.msgReceived = counter(defs.msgReceived, base);
-    this.msgSent = counter(defs.msgSent, base);
+    this.started = counter(defs.started, base, (m) => m.flushStarted());
+    this.handled = counter(defs.handled, [...base, code], (m) => m.flushHandled(), this.withExemplars);
+    this.msgReceived = counter(defs.msgReceived, base, (m) => m.flushReceived());
+    this.msgSent = counter(defs.msgSent, base, (m) => m.flushSent());
     this.handling = histogram(
       defs.handlingSeconds,
       config.handlingBuckets,
@@ -169,6 +196,7 @@ export class Reporter {
     if (m === undefined) {
       m = new MethodReporter(this, this.labelsOf(method, []), method.methodKind);
       this.methods.set(method, m);
+      this.all.push(m);
     }
     return m;
   }
@@ -184,6 +212,7 @@ export class Reporter {
     if (m === undefined) {
       m = new MethodReporter(this, this.labelsOf(method, values), method.methodKind);
       byValues.set(key, m);
+      this.all.push(m);
     }
     return m;
   }

@@ -3,7 +3,7 @@ import { Registry, register as globalRegistry } from "prom-client";
 import { ClientMetrics, ServerMetrics, type ClientMetricsOptions } from "../src/index.js";
 import { counters } from "./support/expect.js";
 import { outcome, useFixture } from "./support/fixture.js";
-import { protocols } from "./support/harness.js";
+import { protocols, series } from "./support/harness.js";
 
 const grpc = protocols[0];
 
@@ -97,15 +97,23 @@ describe("options", () => {
     const errors: unknown[] = [];
     const f = useFixture({ server: { onError: (e) => errors.push(e) } });
 
-    it("hears of a recording that throws, and the call goes on unchanged", async () => {
+    it("hears of a recording that throws; the call goes on unchanged and no count is lost", async () => {
       errors.length = 0;
       const handled = f.registry.getSingleMetric("grpc_server_handled_total") as unknown as { inc: () => void };
+      const inc = handled.inc;
       handled.inc = () => {
         throw new Error("broken counter");
       };
       expect(await outcome(() => f.client(grpc).ping({ value: "still works" }))).to.equal("OK");
       expect(await outcome(() => f.client(grpc).pingError({ errorCodeReturned: 5 }))).to.equal("NotFound");
+      // (A unary call is recorded on the server before its response is sent.)
+      // Reading the registry hands the counts to prom-client: both fail, and the read goes on.
+      const text = await f.registry.metrics();
+      expect(text).not.to.include("grpc_server_handled_total{");
       expect(errors.map((e) => (e as Error).message)).to.deep.equal(["broken counter", "broken counter"]);
+      handled.inc = inc;
+      const s = await series(f.registry, "grpc_server_handled_total");
+      expect(Object.values(s)).to.deep.equal([1, 1]);
     });
   });
 });
