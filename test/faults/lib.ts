@@ -433,3 +433,14 @@ export function inFlightOf(s: Record<string, number>, side: Side): number {
   }
   return n;
 }
+
+/** mulberry32: a small seeded PRNG, so that a failing mix of calls can be replayed. */
+export function prng(a: number) {
+  return () => {
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

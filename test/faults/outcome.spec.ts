@@ -8,18 +8,9 @@ import { Registry } from "prom-client";
 import { ThrowKind } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { ClientMetrics, ServerMetrics } from "../../src/index.js";
 import { pingClient, protocols, startServer, type Protocol, type TestServer } from "../support/harness.js";
-import { assertInvariants, counterSeries, type PingInit } from "./lib.js";
+import { assertInvariants, counterSeries, prng, type PingInit } from "./lib.js";
 import { quiesce, series } from "../support/harness.js";
 
-function prng(a: number) {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Plan =
   | { kind: "unary"; method: "ping" | "pingError" | "pingEmpty"; req: PingInit; timeoutMs?: number }
