@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=in-process,network,memory]`: the
+// `npm run bench [-- --quick] [-- --only=in-process,network,memory,options]`: the
 // benchmark suite of issue 4. Every scenario runs in child processes; this
 // process only orchestrates and prints. See bench/README-section.md.
 import { execFileSync } from "node:child_process";
@@ -6,10 +6,11 @@ import * as os from "node:os";
 import { inProcess } from "./in-process.js";
 import { memory } from "./memory.js";
 import { network } from "./network.js";
+import { optionCosts } from "./options.js";
 import { Report } from "./report.js";
 import { settings } from "./settings.js";
 
-const scenarios = ["in-process", "network", "memory"] as const;
+const scenarios = ["in-process", "network", "memory", "options"] as const;
 type Scenario = (typeof scenarios)[number];
 
 /** parseArgs reads `--quick` and `--only=a,b`. */
@@ -57,6 +58,10 @@ async function main(): Promise<number> {
   await run("in-process", () => inProcess(s.inProcess, report));
   await run("network", () => network(s.network, report));
   await run("memory", () => memory(s.memory, report));
+  if (s.options !== undefined) {
+    const o = s.options;
+    await run("options", () => optionCosts(o, report));
+  }
   report.printSummary();
   console.log(
     `\nTook ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at the end ${load()}.`,

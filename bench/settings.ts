@@ -3,6 +3,7 @@
 // for a first look). Rounds stop early when a scenario's budget is spent.
 import type { InProcessArg } from "./in-process-worker.js";
 import type { MemoryArg } from "./memory-worker.js";
+import type { OptionsArg } from "./options-worker.js";
 
 /** The network scenarios' settings. */
 export interface NetworkSettings {
@@ -32,6 +33,8 @@ export interface Settings {
   readonly inProcess: InProcessArg;
   readonly network: NetworkSettings;
   readonly memory: MemoryArg;
+  /** Scenario 6; undefined where the run leaves it out. */
+  readonly options: OptionsArg | undefined;
 }
 
 const full: Settings = {
@@ -39,7 +42,7 @@ const full: Settings = {
   inProcess: {
     rounds: 20,
     minRounds: 5,
-    budgetMs: 22_000,
+    budgetMs: 18_000,
     slices: 10,
     unaryBatch: 200,
     streamBatch: 4,
@@ -49,7 +52,7 @@ const full: Settings = {
   network: {
     rounds: 16,
     minRounds: 3,
-    budgetMs: 90_000,
+    budgetMs: 80_000,
     durationMs: 700,
     warmupCalls: 1000,
     warmupStreams: 8,
@@ -60,6 +63,7 @@ const full: Settings = {
     streamLength: 1000,
   },
   memory: { calls: 200_000, streamEvery: 100, failEvery: 50, streamLength: 10, warmupCalls: 10_000 },
+  options: { rounds: 20, minRounds: 5, budgetMs: 20_000, slices: 10, unaryBatch: 200, warmupCalls: 3000 },
 };
 
 const quick: Settings = {
@@ -86,6 +90,7 @@ const quick: Settings = {
     connectProtocol: false,
   },
   memory: { ...full.memory, calls: 10_000, warmupCalls: 3_000 },
+  options: { rounds: 3, minRounds: 3, budgetMs: 0, slices: 4, unaryBatch: 100, warmupCalls: 1000 },
 };
 
 /** settings picks the full or the quick settings. */
