@@ -13,11 +13,11 @@ import { expect } from "chai";
 import { key, protocols, series, service } from "../support/harness.js";
 import {
   assertInvariants,
+  cancelWhileSending,
   delay,
   inFlightOf,
   requests,
   rig,
-  settle,
   Tally,
   tracedRoutes,
   until,
@@ -59,35 +59,9 @@ describe("known limits", () => {
     it(`(a) ${p.name}: cancel while the server reads the requests → server OK (pinned), client Canceled; the stream closes with rstCode CANCEL`, async () => {
       const client = r.client(p);
       const tally = new Tally();
-      const open = (signal: AbortSignal) => () =>
-        new Promise<void>((res) => signal.addEventListener("abort", () => res(), { once: true }));
-
-      // Client stream: two requests pulled by the handler, then the abort.
-      const ac = new AbortController();
-      const done = settle(() =>
-        client.pingClientStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }, open(ac.signal)), {
-          signal: ac.signal,
-          headers: { "x-call": "cs" },
-        }),
-      );
-      await until(() => truth.get("cs")?.pulled === 2);
-      ac.abort();
-      expect(await done).to.equal("Canceled");
-      // The handler saw a clean end of its requests and answered.
+      await cancelWhileSending(client, truth);
+      // The handlers saw a clean end of their requests and answered.
       tally.call("PingClientStream", { received: 2, sent: 1, code: "OK" }, { sent: 2, received: 0, code: "Canceled" });
-
-      // Bidi: two requests echoed, then the abort while still streaming.
-      const ac2 = new AbortController();
-      let got = 0;
-      const done2 = settle(async () => {
-        for await (const _ of client.pingStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }, open(ac2.signal)), {
-          signal: ac2.signal,
-          headers: { "x-call": "bidi" },
-        })) {
-          if (++got === 2) ac2.abort();
-        }
-      });
-      expect(await done2).to.equal("Canceled");
       tally.call("PingStream", { received: 2, sent: 2, code: "OK" }, { sent: 2, received: 2, code: "Canceled" });
 
       // A call that really completes, for contrast.

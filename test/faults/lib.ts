@@ -444,3 +444,40 @@ export function prng(a: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * cancelWhileSending makes the two calls of connect-node's known limit over
+ * HTTP/2: a client stream and a bidi stream, each cancelled by its caller
+ * while it still has requests to send (the handler has pulled two). Both
+ * callers see Canceled; what the server records is up to the test.
+ */
+export async function cancelWhileSending(
+  client: ReturnType<Rig["client"]>,
+  truth: Map<string, HandlerTruth>,
+): Promise<void> {
+  const open = (signal: AbortSignal) => () =>
+    new Promise<void>((res) => signal.addEventListener("abort", () => res(), { once: true }));
+
+  const ac = new AbortController();
+  const done = settle(() =>
+    client.pingClientStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }, open(ac.signal)), {
+      signal: ac.signal,
+      headers: { "x-call": "cs" },
+    }),
+  );
+  await until(() => truth.get("cs")?.pulled === 2);
+  ac.abort();
+  expect(await done).to.equal("Canceled");
+
+  const ac2 = new AbortController();
+  let got = 0;
+  const done2 = settle(async () => {
+    for await (const _ of client.pingStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }, open(ac2.signal)), {
+      signal: ac2.signal,
+      headers: { "x-call": "bidi" },
+    })) {
+      if (++got === 2) ac2.abort();
+    }
+  });
+  expect(await done2).to.equal("Canceled");
+}

@@ -5,7 +5,7 @@
 // deadlines stay DeadlineExceeded.
 import { expect } from "chai";
 import { protocols } from "../support/harness.js";
-import { assertInvariants, requests, rig, settle, Tally, tracedRoutes, until, type HandlerTruth, type Rig } from "./lib.js";
+import { assertInvariants, cancelWhileSending, requests, rig, settle, Tally, tracedRoutes, type HandlerTruth, type Rig } from "./lib.js";
 
 describe("observed resets (serverMetrics.contextValues)", () => {
   let r: Rig;
@@ -20,34 +20,10 @@ describe("observed resets (serverMetrics.contextValues)", () => {
     it(`${p.name}: cancel while the server reads the requests → Canceled on both sides`, async () => {
       const client = r.client(p);
       const tally = new Tally();
-      const open = (signal: AbortSignal) => () =>
-        new Promise<void>((res) => signal.addEventListener("abort", () => res(), { once: true }));
-
-      const ac = new AbortController();
-      const done = settle(() =>
-        client.pingClientStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }, open(ac.signal)), {
-          signal: ac.signal,
-          headers: { "x-call": "cs" },
-        }),
-      );
-      await until(() => truth.get("cs")?.pulled === 2);
-      ac.abort();
-      expect(await done).to.equal("Canceled");
-      // The handler still answered (it saw a clean end of input), but the
-      // response never reached the client.
+      await cancelWhileSending(client, truth);
+      // The handlers still answered (they saw a clean end of input), but the
+      // responses never reached the client.
       tally.call("PingClientStream", { received: 2, sent: 1, code: "Canceled" }, { sent: 2, received: 0, code: "Canceled" });
-
-      const ac2 = new AbortController();
-      let got = 0;
-      const done2 = settle(async () => {
-        for await (const _ of client.pingStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }, open(ac2.signal)), {
-          signal: ac2.signal,
-          headers: { "x-call": "bidi" },
-        })) {
-          if (++got === 2) ac2.abort();
-        }
-      });
-      expect(await done2).to.equal("Canceled");
       tally.call("PingStream", { received: 2, sent: 2, code: "Canceled" }, { sent: 2, received: 2, code: "Canceled" });
 
       // Completed calls of every streaming kind stay OK.
