@@ -114,8 +114,11 @@ export async function series(
   const out: Record<string, number> = {};
   for (const line of (await registry.metrics()).split("\n")) {
     if (line.startsWith(prefix)) {
-      const at = line.lastIndexOf(" ");
-      out[line.slice(0, at)] = Number(line.slice(at + 1));
+      // OpenMetrics may follow the value with an exemplar: ` # {labels} value timestamp`.
+      const exemplar = line.indexOf(" # ");
+      const sample = exemplar >= 0 ? line.slice(0, exemplar) : line;
+      const at = sample.lastIndexOf(" ");
+      out[sample.slice(0, at)] = Number(sample.slice(at + 1));
     }
   }
   return out;
