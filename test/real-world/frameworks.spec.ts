@@ -5,7 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { expressConnectMiddleware } from "@connectrpc/connect-express";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
@@ -18,6 +18,7 @@ import { ServerMetrics } from "../../src/index.js";
 import { counters, only, type MethodCounts } from "../support/expect.js";
 import { protocols, quiesce, series, startServer, type Protocol } from "../support/harness.js";
 import { routes } from "../support/ping-service.js";
+import { codeAndCount as outcome } from "../support/fixture.js";
 
 type Ping = Client<typeof PingService>;
 type Req = MessageInitShape<typeof PingRequestSchema>;
@@ -81,22 +82,6 @@ async function* messages(reqs: Req[]): AsyncGenerator<Req> {
   yield* reqs;
 }
 
-/** The code a call ended with, and how many messages it delivered. */
-async function outcome(fn: () => Promise<unknown> | AsyncIterable<unknown>): Promise<[string, number]> {
-  let n = 0;
-  try {
-    const r = fn();
-    if (Symbol.asyncIterator in r) {
-      for await (const _ of r) n++;
-    } else {
-      await r;
-      n = 1;
-    }
-    return ["OK", n];
-  } catch (e) {
-    return [Code[ConnectError.from(e).code], n];
-  }
-}
 
 /** The same traffic for every server: what the caller saw of each call. */
 async function traffic(c: Ping, bidi: boolean): Promise<Record<string, [string, number]>> {

@@ -2,7 +2,7 @@
 // connect-node server, and our ClientMetrics on createGrpcTransport calls a
 // plain @grpc/grpc-js server. Both sides' metrics must be exact.
 import * as grpc from "@grpc/grpc-js";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { expect } from "chai";
@@ -18,6 +18,7 @@ import {
   type GrpcPingResponse,
 } from "../fixtures/grpcjs-ping.js";
 import { counters, only } from "../support/expect.js";
+import { codeAndCount as outcome } from "../support/fixture.js";
 import { key, quiesce, series, service, startServer, type TestServer } from "../support/harness.js";
 
 type Req = MessageInitShape<typeof PingRequestSchema>;
@@ -195,22 +196,6 @@ describe("real world: our ClientMetrics on createGrpcTransport calls a @grpc/grp
     }
   }
 
-  /** The code a call ended with (Connect's code name), and the messages it delivered. */
-  async function outcome(fn: () => Promise<unknown> | AsyncIterable<unknown>): Promise<[string, number]> {
-    let n = 0;
-    try {
-      const r = fn();
-      if (Symbol.asyncIterator in r) {
-        for await (const _ of r) n++;
-      } else {
-        await r;
-        n = 1;
-      }
-      return ["OK", n];
-    } catch (e) {
-      return [Code[ConnectError.from(e).code], n];
-    }
-  }
 
   it("every RPC kind, failures, aborts and deadlines: exact client series", async () => {
     // Counts the handlers that hold their call until it is cancelled.

@@ -1,5 +1,5 @@
 // One fresh registry, ServerMetrics, ClientMetrics and server per test.
-import type { Client } from "@connectrpc/connect";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { Registry } from "prom-client";
 import {
   ClientMetrics,
@@ -52,8 +52,30 @@ export async function outcome(fn: () => Promise<unknown>): Promise<string> {
     await fn();
     return "OK";
   } catch (e) {
-    const { Code, ConnectError } = await import("@connectrpc/connect");
     return Code[ConnectError.from(e).code];
+  }
+}
+
+/**
+ * Runs a call (a promise, or a response stream it reads to the end) and
+ * returns the Connect code name it ended with, or "OK", and how many
+ * messages it delivered.
+ */
+export async function codeAndCount(
+  fn: () => Promise<unknown> | AsyncIterable<unknown>,
+): Promise<[string, number]> {
+  let n = 0;
+  try {
+    const r = fn();
+    if (Symbol.asyncIterator in r) {
+      for await (const _ of r) n++;
+    } else {
+      await r;
+      n = 1;
+    }
+    return ["OK", n];
+  } catch (e) {
+    return [Code[ConnectError.from(e).code], n];
   }
 }
 
