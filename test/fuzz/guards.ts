@@ -24,7 +24,9 @@ async function* answers(e: Entry): AsyncGenerator<PingResponse> {
 
 /** The response a guard answers with, without calling `next`. */
 function answer(req: AnyRequest, e: Entry | undefined, n: number) {
-  const common = { service: req.service, header: new Headers(), trailer: new Headers() };
+  // connect-node replaces its response header with the interceptor's: keep the content type.
+  const header = new Headers({ "content-type": req.header.get("content-type") ?? "application/proto" });
+  const common = { service: req.service, header, trailer: new Headers() };
   if (!req.stream) {
     return Promise.resolve({ ...common, stream: false as const, method: req.method, message: response(req.header.get(callHeader) ?? "", 0) });
   }

@@ -11,6 +11,7 @@ export const holes = {
   h4: "(4) client_stream: response counted in client msg_received although the call failed",
   h5: "(5) contextValues: a client-stream/bidi handler that returns before the client finished sending is never recorded",
   h9: "(9) server: a client's cancel recorded Internal, not Canceled",
+  reset: "(new) contextValues: a client reset after the server's answer (Connect-ES resets with INTERNAL_ERROR after an error) is recorded Internal",
   send: "(new) client send histogram: no observation for a request the transport pulled when the call ended before the next pull",
   other: "unexplained",
 } as const;
@@ -43,7 +44,7 @@ export function classify(f: Failure): (keyof typeof holes)[] {
   for (const d of ds) {
     if (server(d) && handling(d) && recoded) {
       if (d.got === 1 && d.code === "DeadlineExceeded" && c.caller.deadlineMs !== undefined) out.add("h1");
-      else if (d.got === 1 && d.code === "Internal") out.add("h9");
+      else if (d.got === 1 && d.code === "Internal") out.add(f.entry.caller.gaveUp === undefined ? "reset" : "h9");
       else if (d.got !== 0) out.add("other");
       continue;
     }
