@@ -1,7 +1,7 @@
 import { replayAlone } from "./batch.js";
 import type { Call, EnvOptions } from "./plan.js";
 Error.stackTraceLimit = 0;
-const o: EnvOptions = { contextValues: process.argv.includes("--cv"), perCall: true, tenantLabel: false, constLabels: false, codeLabelOnHistograms: false, protocolLabel: false, exemplars: false, customBuckets: false, guards: true, load: false };
+const o: EnvOptions = { load: process.argv.includes("--load"), contextValues: process.argv.includes("--cv"), perCall: true, tenantLabel: false, constLabels: false, codeLabelOnHistograms: false, protocolLabel: false, exemplars: false, customBuckets: false, guards: true };
 const base: Call = { id: "x", kind: "server_stream", proto: "connect", http: "2", client: "connect-node", server: "connect-node", clientGuard: "none", serverGuard: "none", guardCode: 8, guardYields: 0, tenant: "a",
   handler: { pull: Infinity, yields: 2, gapMs: 0, end: { kind: "code", code: 8 } }, caller: { requests: 1, holdOpen: false, act: { kind: "read" } } };
 const variants: Partial<Call>[] = JSON.parse(process.argv[2] ?? "[{}]");

@@ -57,6 +57,7 @@ export async function callConnect(client: Client<typeof PingService>, e: Entry):
   const abort = () => {
     if (over) return;
     t.gaveUp = "abort";
+    t.abortedAt = Math.round(performance.now());
     ac.abort();
   };
   const act = c.caller.act;

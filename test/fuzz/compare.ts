@@ -63,6 +63,8 @@ export interface Verdict {
   /** Series that belong to no call. */
   readonly stray: string[];
   readonly limitCounts: Record<string, number>;
+  /** How many calls could have shown each limit. */
+  readonly eligible: Record<string, number>;
 }
 
 function count(limits: Record<string, number>, name: string | undefined, n = 1): void {
@@ -80,16 +82,18 @@ export function checkPerCall(entries: readonly Entry[], actual: Series, o: EnvOp
   }
   const failures: Failure[] = [];
   const limitCounts: Record<string, number> = {};
+  const eligible: Record<string, number> = {};
   for (const e of entries) {
     const got = byCall.get(e.call.id) ?? {};
     byCall.delete(e.call.id);
     const alts = expectations(e, o);
+    for (const a of alts) count(eligible, a.limit);
     const match = alts.find((a) => equal(a.series, got));
     if (match) count(limitCounts, match.limit);
     else failures.push({ entry: e, expected: closest(alts, got), actual: got });
   }
   for (const s of byCall.values()) stray.push(...Object.keys(s));
-  return { failures, methods: [], stray, limitCounts };
+  return { failures, methods: [], stray, limitCounts, eligible };
 }
 
 /** Tries every way to give each flexible call one of its records; returns the limit counts of a match, or undefined. */
@@ -143,6 +147,8 @@ export function checkAggregate(entries: readonly Entry[], actual: Series, o: Env
   }
   const methods: string[] = [];
   const limitCounts: Record<string, number> = {};
+  const eligible: Record<string, number> = {};
+  for (const g of groups.values()) for (const c of g.classes.values()) for (const a of c.alts) count(eligible, a.limit, c.n);
   for (const m of new Set([...groups.keys(), ...target.keys()])) {
     const g = groups.get(m) ?? { fixed: {}, classes: new Map() };
     const rest: Series = { ...target.get(m) };
@@ -155,5 +161,5 @@ export function checkAggregate(entries: readonly Entry[], actual: Series, o: Env
     if (found === undefined) methods.push(m);
     else for (const [k, v] of Object.entries(found)) count(limitCounts, k, v);
   }
-  return { failures: [], methods, stray: [], limitCounts };
+  return { failures: [], methods, stray: [], limitCounts, eligible };
 }

@@ -119,12 +119,16 @@ export function generateCall(rand: Rand, id: string, env: EnvOptions): Call {
     return { ...base, handler: handler({ pull: caller.holdOpen ? Infinity : pull(), yields: caller.holdOpen ? 0 : yields, end }), caller };
   }
   if (scenario === "midstream") {
-    const yields = int(6, 15);
+    // Slowly, or a flood that fills the flow-control window (backpressure).
+    // slow: at least 60 ms of messages left when the caller gives up.
+    const flood = chance(0.25);
     const at = int(1, 3);
+    const pad = flood ? pick([0, 1024]) : 0;
+    const yields = flood ? (pad ? int(200, 400) : int(2000, 3000)) : at + int(6, 10);
     const end = endOf();
     return {
       ...base,
-      handler: handler({ yields, gapMs: int(2, 8), end }),
+      handler: handler({ yields, pad, gapMs: flood ? 0 : int(10, 15), end }),
       caller: { requests, holdOpen: false, act: { kind: chance(0.6) ? "abort" : "stop", at } },
     };
   }

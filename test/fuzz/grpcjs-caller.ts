@@ -29,6 +29,7 @@ export async function callGrpcJs(client: GrpcPing, e: Entry): Promise<void> {
   const cancel = () => {
     if (over || call === undefined) return;
     t.gaveUp = "abort";
+    t.abortedAt = Math.round(performance.now());
     call.cancel();
   };
   const write = (w: grpc.ClientWritableStream<Partial<GrpcPingRequest>>) => {

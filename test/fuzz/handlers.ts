@@ -12,9 +12,9 @@ import {
 import { sleep } from "../support/ping-service.js";
 import { callHeader, type Entry, type Ledger, type Thrown } from "./ledger.js";
 
-/** A response message of call `id`. */
-export function response(id: string, i: number): PingResponse {
-  return create(PingResponseSchema, { value: id, counter: i });
+/** A response message of call `id`, `pad` bytes larger (to fill flow-control windows). */
+export function response(id: string, i: number, pad = 0): PingResponse {
+  return create(PingResponseSchema, { value: pad > 0 ? id + "x".repeat(pad) : id, counter: i });
 }
 
 /** Classifies what a handler threw. */
@@ -28,6 +28,7 @@ export function thrownOf(e: unknown): Thrown {
 export function ended(e: Entry, ctx: { signal: AbortSignal }, thrown: Thrown): void {
   if (e.handler.ended) return;
   e.handler.abortedAtEnd = ctx.signal.aborted;
+  e.handler.endAt = Math.round(performance.now());
   e.handler.thrown = thrown;
   e.handler.ended = true;
   e.markDone();
@@ -52,8 +53,14 @@ export function counted(e: Entry, source: AsyncGenerator<PingResponse>): AsyncIt
         if (r.done !== true) e.handler.yielded++;
         return r;
       }),
-    return: (v?: unknown) => source.return(v as undefined),
-    throw: (err?: unknown) => source.throw(err),
+    return: (v?: unknown) => {
+      if (!e.handler.ended) e.handler.forced = true;
+      return source.return(v as undefined);
+    },
+    throw: (err?: unknown) => {
+      if (!e.handler.ended) e.handler.forced = true;
+      return source.throw(err);
+    },
   };
   return { [Symbol.asyncIterator]: () => it };
 }
@@ -119,7 +126,7 @@ async function* serverStream(e: Entry, ctx: HandlerContext): AsyncGenerator<Ping
   const h = e.call.handler;
   for (let i = 0; i < h.yields; i++) {
     await sleep(h.gapMs, ctx.signal);
-    yield response(e.call.id, i);
+    yield response(e.call.id, i, h.pad);
   }
   yield* ending(e, ctx);
 }
@@ -133,7 +140,7 @@ async function* bidi(e: Entry, reqs: AsyncIterable<PingRequest>, ctx: HandlerCon
     if (!eof && e.handler.pulled < h.pull) eof = !(await pullOne(e, it));
     if (i < h.yields) {
       await sleep(h.gapMs, ctx.signal);
-      yield response(e.call.id, i++);
+      yield response(e.call.id, i++, h.pad);
     }
   }
   if (!eof) await it.return?.();
@@ -153,6 +160,7 @@ export function fuzzRoutes(ledger: Ledger) {
     const e = ledger.get(ctx.requestHeader.get(callHeader));
     if (e === undefined) throw new ConnectError("fuzz: unknown call", Code.FailedPrecondition);
     e.entered = true;
+    ctx.signal.addEventListener("abort", () => (e.handler.signalAt = Math.round(performance.now())), { once: true });
     return e;
   };
   return (router: ConnectRouter) =>

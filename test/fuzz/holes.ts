@@ -12,6 +12,7 @@ export const holes = {
   h5: "(5) contextValues: a client-stream/bidi handler that returns before the client finished sending is never recorded",
   h9: "(9) server: a client's cancel recorded Internal, not Canceled",
   reset: "(new) contextValues: a client reset after the server's answer (Connect-ES resets with INTERNAL_ERROR after an error) is recorded Internal",
+  stall: "(new) server: a stream whose client resets while connect-node waits to write (backpressure) is never recorded",
   send: "(new) client send histogram: no observation for a request the transport pulled when the call ended before the next pull",
   other: "unexplained",
 } as const;
@@ -53,7 +54,11 @@ export function classify(f: Failure): (keyof typeof holes)[] {
     else if (d.name === "client_msg_recv_handling_seconds_count" && d.want === 1 && d.got === 0) out.add("h3");
     else if (d.name === "client_msg_received_total" && c.kind === "client_stream" && d.want === 0) out.add("h4");
     else if (d.name === "client_msg_send_handling_seconds_count" && d.got === d.want - 1) out.add("send");
-    else if (server(d) && d.got === 0 && ds.every((x) => !server(x) || x.got === 0) && (c.kind === "client_stream" || c.kind === "bidi")) out.add("h5");
+    else if (server(d) && d.got === 0 && ds.every((x) => !server(x) || x.got === 0)) {
+      if (!f.entry.handler.ended) out.add("stall");
+      else if (c.kind === "client_stream" || c.kind === "bidi") out.add("h5");
+      else out.add("other");
+    }
     else out.add("other");
   }
   return [...out];

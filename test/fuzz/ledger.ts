@@ -15,6 +15,11 @@ export interface HandlerTruth {
   thrown?: Thrown;
   /** Whether the call's signal had aborted when the handler ended. */
   abortedAtEnd?: boolean;
+  /** The handler's end came from its consumer (connect-node's `throw()` or `return()` after a failed write), not from itself. */
+  forced?: boolean;
+  /** When (performance.now()) the call's signal aborted and the handler ended. */
+  signalAt?: number;
+  endAt?: number;
 }
 
 /** What the caller observed of one call. */
@@ -28,6 +33,8 @@ export interface CallerTruth {
   pulled: number;
   /** The caller gave up before the call ended: it aborted, or its deadline fired. */
   gaveUp?: "abort" | "deadline";
+  /** When (performance.now()) the caller aborted. */
+  abortedAt?: number;
   /** The raw error message, for reports. */
   message?: string;
 }

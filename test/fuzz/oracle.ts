@@ -75,7 +75,9 @@ export function serverCodes(e: Entry, o: EnvOptions): Coded[] {
         : c.http === "1.1"
           ? [{ code: "DeadlineExceeded" }, { code: "Canceled", limit: limits.h1Deadline }]
           : [{ code: "DeadlineExceeded" }];
-  if (!h.ended || h.abortedAtEnd === true || wire === abort[0].code) return abort;
+  // A handler ended by its consumer (a write that failed because the client
+  // had gone) did not finish before the caller gave up.
+  if (!h.ended || h.abortedAtEnd === true || h.forced === true || wire === abort[0].code) return abort;
   // The handler ended before its signal aborted.
   const sending = c.caller.holdOpen && c.http === "2" && (c.kind === "client_stream" || c.kind === "bidi");
   if (sending && o.contextValues) return abort;

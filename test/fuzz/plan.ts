@@ -56,6 +56,8 @@ export interface HandlerPlan {
   readonly yields: number;
   /** Sleep before each response, honouring the signal. */
   readonly gapMs: number;
+  /** Bytes added to each response (a flood fills the flow-control windows). */
+  readonly pad?: number;
   /** Sleep this share of the caller's deadline before the end (the deadline's last 20%). */
   readonly lateFraction?: number;
   readonly end: End;
@@ -133,7 +135,7 @@ export function describe(c: Call): string {
   const parts = [
     `${c.id}: ${c.kind} ${c.proto}/h${c.http} client=${c.client} server=${c.server}`,
     c.clientGuard !== "none" || c.serverGuard !== "none" ? `guards client=${c.clientGuard} server=${c.serverGuard} (code ${codeName(c.guardCode)}, ${c.guardYields} msgs)` : "no guards",
-    c.server === "raw" ? `raw ${JSON.stringify(c.raw)}` : `handler pull=${h.pull} yields=${h.yields} gap=${h.gapMs}ms${h.lateFraction ? ` late=${h.lateFraction}` : ""} end=${end}`,
+    c.server === "raw" ? `raw ${JSON.stringify(c.raw)}` : `handler pull=${h.pull} yields=${h.yields}${h.pad ? ` pad=${h.pad}B` : ""} gap=${h.gapMs}ms${h.lateFraction ? ` late=${h.lateFraction}` : ""} end=${end}`,
     `caller requests=${c.caller.requests}${c.caller.holdOpen ? " holdOpen" : ""} ${c.caller.act.kind}${"at" in c.caller.act ? `@${c.caller.act.at}` : ""}${c.caller.deadlineMs ? ` deadline=${c.caller.deadlineMs}ms` : ""}`,
   ];
   return parts.join("; ");

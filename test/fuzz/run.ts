@@ -4,9 +4,10 @@
 import { replayAlone, runBatch } from "./batch.js";
 import { diff } from "./compare.js";
 import type { Entry } from "./ledger.js";
-import { expectations } from "./oracle.js";
+import { classify, holes } from "./holes.js";
+import { limits } from "./oracle.js";
 import { generateCall, generateEnv, prng } from "./generate.js";
-import { describe, size, type Call, type EnvOptions } from "./plan.js";
+import { describe, methodOf, size, type Call, type EnvOptions } from "./plan.js";
 
 export interface FuzzConfig {
   readonly seed: number;
@@ -36,6 +37,14 @@ export interface FuzzResult {
   readonly failures: FuzzFailure[];
   /** How often each documented limit or accepted race happened. */
   readonly limits: Record<string, number>;
+  /** How many calls could have shown each. */
+  readonly eligible: Record<string, number>;
+  /** Failing calls per known hole (batches with a series per call only). */
+  readonly holes: Record<string, number>;
+  /** Calls whose caller gave up (aborted, or its deadline fired) on our server. */
+  readonly gaveUp: number;
+  /** The documented limits that happened more often than their bound allows. */
+  readonly overBound: string[];
   /** Calls per dimension value, to show what was covered. */
   readonly coverage: Record<string, number>;
 }
@@ -51,7 +60,7 @@ function cover(coverage: Record<string, number>, c: Call, o: EnvOptions): void {
     `kind ${c.kind}`, `transport ${c.proto}/h${c.http}`, `peers ${c.client}->${c.server}`,
     `client guard ${c.clientGuard}`, `server guard ${c.serverGuard}`,
     `caller ${c.caller.act.kind}${at === undefined ? "" : `@${at}`}${c.caller.deadlineMs ? " +deadline" : ""}${c.caller.holdOpen ? " +holdOpen" : ""}`,
-    c.server === "raw" ? `raw ${c.raw?.kind}` : `handler ${h.end.kind}${h.lateFraction ? " late" : ""}${h.pull < c.caller.requests ? " early-return" : ""}`,
+    c.server === "raw" && c.raw ? `raw ${c.raw.kind}` : `handler ${h.end.kind}${h.lateFraction ? " late" : ""}${h.pull < c.caller.requests ? " early-return" : ""}${h.yields > 100 ? " flood" : h.gapMs > 0 ? " slow" : ""}`,
     `env ${o.perCall ? "per-call" : "aggregate"}${o.load ? " loaded" : ""}${o.contextValues ? " contextValues" : ""}`,
   ]) coverage[k] = (coverage[k] ?? 0) + 1;
 }
@@ -65,8 +74,11 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
   const rand = prng(seed);
   const start = performance.now();
   const failures: FuzzFailure[] = [];
-  const limits: Record<string, number> = {};
+  const limitCounts: Record<string, number> = {};
+  const eligible: Record<string, number> = {};
   const coverage: Record<string, number> = {};
+  let gaveUp = 0;
+  const holeCounts: Record<string, number> = {};
   let made = 0;
   let batch = 0;
   while (made < calls && (failures.length === 0 || cfg.stopOnFailure === false)) {
@@ -76,8 +88,11 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
     made += list.length;
     for (const c of list) cover(coverage, c, o);
     const r = await runBatch(o, list, concurrency);
-    for (const [k, v] of Object.entries(r.verdict.limitCounts)) limits[k] = (limits[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.verdict.limitCounts)) limitCounts[k] = (limitCounts[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.verdict.eligible)) eligible[k] = (eligible[k] ?? 0) + v;
     const v = r.verdict;
+    for (const f of v.failures) for (const h of classify(f)) holeCounts[holes[h]] = (holeCounts[holes[h]] ?? 0) + 1;
+    gaveUp += r.entries.filter((e) => e.caller.gaveUp !== undefined && e.entered && e.call.server === "connect-node").length;
     log(`batch ${batch}: ${list.length} calls in ${r.seconds.toFixed(1)} s ${JSON.stringify(o)} → ${v.failures.length} failing calls, ${v.methods.length} failing methods${r.errors.length ? `, ${r.errors.length} onError` : ""}`);
     if (v.failures.length || v.methods.length || v.stray.length || r.errors.length) {
       failures.push(await reduce(seed, batch, o, r.entries, v, r.errors));
@@ -86,7 +101,32 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
     batch++;
   }
   const seconds = (performance.now() - start) / 1000;
-  return { seed, calls: made, batches: batch, seconds, callsPerSecond: made / seconds, failures, limits, coverage };
+  const overBound = checkBounds(limitCounts, eligible, gaveUp);
+  return { seed, calls: made, batches: batch, seconds, callsPerSecond: made / seconds, failures, limits: limitCounts, eligible, holes: holeCounts, gaveUp, overBound, coverage };
+}
+
+/**
+ * The bounds of the documented limits: the share of the calls that could show
+ * one that may show it (judged from 20 such calls on), and the share of the
+ * calls whose caller gave up that may race with their handler's end.
+ */
+export const bounds: Readonly<Record<string, number>> = {
+  [limits.h1Deadline]: 0.5,
+  [limits.grpcJsDeadline]: 0.5,
+  [limits.h2SendingAbort]: 1,
+  races: 0.1,
+};
+
+function checkBounds(counts: Record<string, number>, eligible: Record<string, number>, gaveUp: number): string[] {
+  const out: string[] = [];
+  for (const [name, share] of Object.entries(bounds)) {
+    const n = counts[name] ?? 0;
+    const of = eligible[name] ?? 0;
+    if (of >= 20 && n > share * of) out.push(`${name}: ${n} of ${of} calls, bound ${share * 100}%`);
+  }
+  const raced = eligible[limits.raceHandler] ?? 0;
+  if (gaveUp >= 20 && raced > bounds.races * gaveUp) out.push(`races: ${raced} of ${gaveUp} calls whose caller gave up, bound ${bounds.races * 100}%`);
+  return out;
 }
 
 /** reduce finds the smallest failing call of a failing batch and replays it alone. */
@@ -115,7 +155,7 @@ async function reduce(
     return { seed, batch, options: o, call: f.entry.call, report: lines.join("\n") };
   }
   if (v.methods.length > 0) {
-    const calls = entries.filter((e) => v.methods.some((m) => JSON.stringify(expectations(e, o)[0].series).includes(`grpc_method="${m}"`)));
+    const calls = entries.filter((e) => v.methods.includes(methodOf[e.call.kind]));
     const sorted = calls.map((e) => e.call).sort((a, b) => size(a) - size(b));
     const replayed = await replayAlone(o, sorted);
     const bad = replayed.find((x) => x.failed);

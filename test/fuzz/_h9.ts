@@ -1,0 +1,14 @@
+import { runBatch } from "./batch.js";
+import type { Call, EnvOptions } from "./plan.js";
+import { classify } from "./holes.js";
+import { diff } from "./compare.js";
+Error.stackTraceLimit = 0;
+const o: EnvOptions = { load: process.argv.includes("--load"), contextValues: process.argv.includes("--cv"), perCall: true, tenantLabel: false, constLabels: false, codeLabelOnHistograms: false, protocolLabel: false, exemplars: false, customBuckets: false, guards: false };
+const v = JSON.parse(process.argv[2]);
+const calls = Array.from({ length: Number(process.argv[3] ?? 100) }, (_, j) => ({ id: `c${j}`, kind: "server_stream", proto: "grpc", http: "2", client: "grpc-js", server: "connect-node", clientGuard: "none", serverGuard: "none", guardCode: 8, guardYields: 0, tenant: "a", handler: { pull: Infinity, yields: 10, gapMs: 3, end: { kind: "ok" } }, caller: { requests: 1, holdOpen: false, act: { kind: "abort", at: 3 } }, ...v }) as Call);
+const r = await runBatch(o, calls, 24);
+const counts: Record<string, number> = {};
+for (const f of r.verdict.failures) for (const h of classify(f)) counts[h] = (counts[h] ?? 0) + 1;
+console.log(r.seconds.toFixed(1), "s", counts, JSON.stringify(r.verdict.limitCounts));
+const f = r.verdict.failures[0]; if (f) console.log(JSON.stringify(f.entry.caller), JSON.stringify(f.entry.handler), diff(f.expected, f.actual));
+process.exit(0);
