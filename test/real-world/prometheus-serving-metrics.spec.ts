@@ -14,11 +14,13 @@
 // scrape that began after its calls had returned.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { expect } from "chai";
 import { PingService } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
-import { service } from "../support/harness.js";
+import { inFlight, service } from "../support/harness.js";
 import {
   hostOf,
   parseExposition,
@@ -189,6 +191,11 @@ describe("real world: serving /metrics (docs/serving-metrics.md), scraped by a r
         const err = await client.pingError({}).then(() => undefined, (e: unknown) => e);
         expect(ConnectError.from(err).code).to.equal(Code.NotFound);
       }
+      // The server records a call when its handler ends, which can be a
+      // moment after the client saw the response: wait until it has.
+      await waitFor("the server to record every call", async () =>
+        inFlight(parseExposition((await get(metrics)).body)) === 0 ? true : undefined,
+      );
       const trafficEnd = Date.now();
       const scrape = [...(await prom!.waitForScrapes(r.job, 1, trafficEnd)).values()][0];
 
@@ -229,6 +236,23 @@ describe("real world: serving /metrics (docs/serving-metrics.md), scraped by a r
     for (const t of targets) {
       expect(t.health, t.labels.instance).to.equal("down");
       expect(t.lastError, t.labels.instance).to.match(/malformed HTTP response/);
+    }
+  });
+
+  it("node:http2's cleartext server answers no HTTP/1.1 request, even with allowHTTP1", async () => {
+    // Node's types allow allowHTTP1 on secure servers only; pass it anyway.
+    const options: http2.ServerOptions & { allowHTTP1?: boolean } = { allowHTTP1: true };
+    const server = http2.createServer(options, (_req, res) => res.end("served"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      const err = await get(url).then(
+        (res) => new Error(`answered HTTP/${res.httpVersion} ${res.status}`),
+        (e: unknown) => e,
+      );
+      expect(err).to.have.property("code", "HPE_INVALID_CONSTANT");
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 });
