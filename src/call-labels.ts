@@ -1,15 +1,17 @@
 import type { StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import { labelProtocol, overflowValue } from "./constants.js";
 
 /**
- * The request an option function is given: a Connect interceptor request.
+ * AnyRequest is the request that the options' callbacks are given
+ * (`exemplars`, `labels.fromRequest`): a Connect interceptor request, unary
+ * or streaming.
+ *
+ * ```ts
+ * const tenant = (req: AnyRequest) => [req.header.get("x-tenant") ?? ""];
+ * new ServerMetrics({ labels: { names: ["tenant"], fromRequest: tenant } });
+ * ```
  */
 export type AnyRequest = UnaryRequest | StreamRequest;
-
-/** The label that `protocolLabel` adds. */
-export const labelProtocol = "rpc_protocol";
-
-/** The value that stands for every value past `maxValuesPerLabel`. */
-export const overflowValue = "other";
 
 /**
  * protocolOf tells a request's protocol from its content-type, on both sides:
@@ -35,13 +37,14 @@ export interface RequestLabels {
   readonly names: readonly string[];
   readonly fromRequest: (req: AnyRequest) => readonly string[];
   readonly maxValuesPerLabel: number;
+  readonly maxValueLength: number;
 }
 
 /**
  * CallLabels computes the labels that vary per call (the protocol and the
- * request-derived labels), and keeps each request label's values within
- * `maxValuesPerLabel`: once a label has seen that many distinct values, any
- * new value becomes `other`.
+ * request-derived labels), and guards each request label: a value longer
+ * than `maxValueLength`, or new once the label has seen `maxValuesPerLabel`
+ * distinct values, becomes `other`.
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -62,17 +65,27 @@ export class CallLabels {
   /** The values of the per-call labels of a request, guarded. */
   values(req: AnyRequest): string[] {
     const out: string[] = this.protocol ? [protocolOf(req.header)] : [];
-    if (this.request === undefined) {
+    const request = this.request;
+    if (request === undefined) {
       return out;
     }
     let raw: readonly unknown[] = [];
     try {
-      raw = this.request.fromRequest(req);
+      raw = request.fromRequest(req);
+      if (!Array.isArray(raw) || raw.length !== this.seen.length) {
+        const got = Array.isArray(raw) ? `${raw.length} values` : typeof raw;
+        raw = Array.isArray(raw) ? raw : [];
+        throw new TypeError(
+          `connectrpc-prometheus: labels.fromRequest returned ${got} for the ${this.seen.length} names ` +
+            `${request.names.join(", ")}; the missing ones are recorded as "".`,
+        );
+      }
     } catch (e) {
       this.fail(e);
     }
     for (let i = 0; i < this.seen.length; i++) {
-      out.push(this.guard(i, raw[i] === undefined ? "" : String(raw[i])));
+      const v = raw[i];
+      out.push(this.guard(i, v === undefined || v === null ? "" : String(v)));
     }
     return out;
   }
@@ -80,9 +93,7 @@ export class CallLabels {
   /** The values `initialize()` uses: every protocol, and "" for request labels. */
   initialValues(): string[][] {
     const empty = this.seen.map(() => "");
-    return this.protocol
-      ? ["grpc", "grpc_web", "connect"].map((p) => [p, ...empty])
-      : [empty];
+    return this.protocol ? ["grpc", "grpc_web", "connect"].map((p) => [p, ...empty]) : [empty];
   }
 
   private guard(i: number, value: string): string {
@@ -90,7 +101,8 @@ export class CallLabels {
     if (seen.has(value)) {
       return value;
     }
-    if (seen.size >= this.request!.maxValuesPerLabel) {
+    const { maxValuesPerLabel, maxValueLength } = this.request!;
+    if (value.length > maxValueLength || seen.size >= maxValuesPerLabel) {
       return overflowValue;
     }
     seen.add(value);

@@ -1,11 +1,13 @@
-import { Code, ConnectError, type Interceptor, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamRequest } from "@connectrpc/connect";
+import { now } from "./clock.js";
 import { callCode } from "./code.js";
-import { elapsedSeconds, lifecycle, StreamCall, Wrapped, type Side } from "./lifecycle.js";
+import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
+import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
 
 /**
- * clientInterceptor follows each call a client makes: sent 1 and received 1
- * on success for unary calls; each request the transport pulls (and how long
+ * clientInterceptor follows each call a client makes: sent 1, and received 1
+ * on success, for unary calls; each request the transport pulls (and how long
  * it took to send) and each response delivered (and how long it was waited
  * for) for streams; the end, with the code the caller sees.
  *
@@ -16,20 +18,22 @@ export function clientInterceptor(reporter: Reporter): Interceptor {
 }
 
 const client: Side = {
-  async unary(next, req, m, start, exemplar) {
-    m.msgSent();
-    let res: UnaryResponse;
-    try {
-      res = (await next(req)) as UnaryResponse;
-    } catch (e) {
-      m.handled(callCode(false, true, e, req, start), elapsedSeconds(m, start), exemplar);
-      throw e;
-    }
-    m.msgReceived();
-    m.handled(0, elapsedSeconds(m, start), exemplar);
-    return res;
+  unary(next, req, call) {
+    const { s, exemplar, fail } = call;
+    s.sent++;
+    observeSize(s.sizeSent, req.method.input, req.message, fail);
+    return watchUnary(
+      next,
+      req,
+      (res) => {
+        s.received++;
+        observeSize(s.sizeReceived, req.method.output, res.message, fail);
+        s.handledCall(0, elapsedSeconds(call), exemplar);
+      },
+      (e) => s.handledCall(callCode(false, true, e, req, call.start), elapsedSeconds(call), exemplar),
+    );
   },
-  stream: (m, req, start, exemplar) => new ClientCall(m, req, start, exemplar),
+  stream: (req, call) => new ClientCall(req, call),
 };
 
 /**
@@ -39,9 +43,9 @@ const client: Side = {
  * signal is the only news of a caller who stops reading.
  */
 class ClientCall extends StreamCall {
-  constructor(...args: ConstructorParameters<typeof StreamCall>) {
-    super(...args);
-    this.req.signal.addEventListener("abort", this.onAbort);
+  constructor(req: StreamRequest, call: CallStart) {
+    super(req, call);
+    req.signal.addEventListener("abort", this.onAbort);
   }
 
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
@@ -52,10 +56,20 @@ class ClientCall extends StreamCall {
     return new Received(source, this);
   }
 
+  /**
+   * The call failed before there was a response stream to read: like Go's
+   * first `RecvMsg` that returns the error, that is one wait for a message.
+   */
+  override failed(error: unknown): void {
+    const { s, start } = this.call;
+    s.recv?.observe((now() - start) / 1000);
+    super.failed(error);
+  }
+
   protected finish(failed: boolean, error: unknown): void {
     this.req.signal.removeEventListener("abort", this.onAbort);
-    const code = callCode(false, failed, error, this.req, this.start);
-    this.m.handled(code, elapsedSeconds(this.m, this.start), this.exemplar);
+    const { s, exemplar, start } = this.call;
+    s.handledCall(callCode(false, failed, error, this.req, start), elapsedSeconds(this.call), exemplar);
   }
 
   private readonly onAbort = (): void => {
@@ -77,64 +91,58 @@ class Sent<T> extends Wrapped<T> {
     super(source);
   }
 
-  next(): Promise<IteratorResult<T>> {
-    this.sendDone();
-    return this.it.next().then(this.count);
-  }
-
   override return(value?: unknown): Promise<IteratorResult<T>> {
-    this.sendDone();
+    this.beforeNext();
     return super.return(value);
   }
 
   override throw(error?: unknown): Promise<IteratorResult<T>> {
-    this.sendDone();
+    this.beforeNext();
     return super.throw(error);
   }
 
-  private sendDone(): void {
+  /** The transport asks for the next message: it has sent the last one. */
+  protected override beforeNext(): void {
     if (this.sendStart >= 0) {
-      this.call.m.sendSeconds((performance.now() - this.sendStart) / 1000);
+      this.call.call.s.send?.observe((now() - this.sendStart) / 1000);
       this.sendStart = -1;
     }
   }
 
-  private readonly count = (r: IteratorResult<T>): IteratorResult<T> => {
+  protected readonly onResult = (r: IteratorResult<T>): void => {
     if (r.done !== true) {
-      this.call.m.msgSent();
-      if (this.call.m.timedSend) {
-        this.sendStart = performance.now();
+      const { s, fail } = this.call.call;
+      s.sent++;
+      observeSize(s.sizeSent, this.call.req.method.input, r.value, fail);
+      if (s.send !== undefined) {
+        this.sendStart = now();
       }
     }
-    return r;
   };
+
+  protected readonly onError = (): void => {};
 }
 
 /**
  * Counts each response message delivered to the caller, times each wait for
- * one, and ends the call when the stream ends or throws.
+ * one, and ends the call when the stream ends or throws. A client stream's
+ * single response counts only when the call succeeds, as a unary response
+ * does: the caller gets no message otherwise.
  */
 class Received<T> extends Wrapped<T> {
   /** Waits left to time: a client stream's single response is one wait, not two. */
   private waitsLeft: number;
   private recvStart = -1;
   private received = 0;
+  private single: T | undefined;
 
   constructor(
     source: AsyncIterable<T>,
     private readonly call: ClientCall,
   ) {
     super(source);
-    const m = call.m;
-    this.waitsLeft = !m.timedRecv ? 0 : m.kind === "client_streaming" ? 1 : Infinity;
-  }
-
-  next(): Promise<IteratorResult<T>> {
-    if (this.waitsLeft > 0) {
-      this.waitsLeft--;
-      this.recvStart = performance.now();
-    }
-    return this.it.next().then(this.onResult, this.onError);
+    const { s } = call.call;
+    this.waitsLeft = s.recv === undefined ? 0 : s.kind === "client_streaming" ? 1 : Infinity;
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -147,31 +155,49 @@ class Received<T> extends Wrapped<T> {
     return super.throw(error);
   }
 
+  protected override beforeNext(): void {
+    if (this.waitsLeft > 0) {
+      this.waitsLeft--;
+      this.recvStart = now();
+    }
+  }
+
   private waited(): void {
     if (this.recvStart >= 0) {
-      this.call.m.recvSeconds((performance.now() - this.recvStart) / 1000);
+      this.call.call.s.recv?.observe((now() - this.recvStart) / 1000);
       this.recvStart = -1;
     }
   }
 
-  private readonly onResult = (r: IteratorResult<T>): IteratorResult<T> => {
+  protected readonly onResult = (r: IteratorResult<T>): void => {
     this.waited();
+    const { call } = this;
+    const { s, fail } = call.call;
+    const kind = s.kind;
     if (r.done !== true) {
       this.received++;
-      this.call.m.msgReceived();
-    } else if (this.call.m.kind === "client_streaming" && this.received !== 1) {
+      if (kind === "client_streaming") {
+        this.single = r.value;
+      } else {
+        s.received++;
+        observeSize(s.sizeReceived, call.req.method.output, r.value, fail);
+      }
+    } else if (kind !== "client_streaming") {
+      call.end(false, undefined);
+    } else if (this.received === 1) {
+      s.received++;
+      observeSize(s.sizeReceived, call.req.method.output, this.single, fail);
+      this.single = undefined;
+      call.end(false, undefined);
+    } else {
       // Connect-ES's client then fails the call with this code, after the
       // stream ended cleanly here.
-      this.call.end(true, new ConnectError("protocol error: not one response message", Code.Unimplemented));
-    } else {
-      this.call.end(false, undefined);
+      call.end(true, new ConnectError("protocol error: not one response message", Code.Unimplemented));
     }
-    return r;
   };
 
-  private readonly onError = (e: unknown): never => {
+  protected readonly onError = (e: unknown): void => {
     this.waited();
     this.call.end(true, e);
-    throw e;
   };
 }

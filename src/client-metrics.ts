@@ -1,9 +1,10 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
-import { clientMetricDefs, legacyClientMetricDefs } from "./constants.js";
 import { clientInterceptor } from "./client-interceptor.js";
-import { resolveOptions, type ClientMetricsOptions } from "./options.js";
+import { methodsOf } from "./methods-of.js";
+import type { ClientMetricsOptions } from "./options.js";
 import { Reporter } from "./reporter.js";
+import { resolveOptions } from "./resolve-options.js";
 
 /**
  * ClientMetrics records go-grpc-prometheus's `grpc_client_*` metrics for every
@@ -37,22 +38,32 @@ export class ClientMetrics {
   private readonly reporter: Reporter;
 
   constructor(options?: ClientMetricsOptions) {
-    this.reporter = new Reporter(
-      resolveOptions("ClientMetrics", options, clientMetricDefs, legacyClientMetricDefs),
-    );
+    this.reporter = new Reporter(resolveOptions("ClientMetrics", options));
     this.interceptor = clientInterceptor(this.reporter);
   }
 
   /**
-   * initialize creates every series of the services' methods at zero, for
-   * the services this client calls, `grpc_client_handled_total` for all 17
-   * codes included.
+   * initialize creates every series of the methods of the services this
+   * client calls at zero, `grpc_client_handled_total` for all 17 codes
+   * included. Series that already have data keep it.
    *
    * ```ts
    * clientMetrics.initialize(PingService);
    * ```
    */
   initialize(...services: DescService[]): void {
-    this.reporter.initialize(services);
+    this.reporter.initialize(methodsOf("ClientMetrics", services, false));
+  }
+
+  /**
+   * unregister takes this object's metrics out of its registry, for tests
+   * and hot reloads: a new ClientMetrics can then register there.
+   *
+   * ```ts
+   * clientMetrics.unregister();
+   * ```
+   */
+  unregister(): void {
+    this.reporter.unregister();
   }
 }

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { now } from "./clock.js";
 
 /**
  * The part of a Connect request that decides a call's code.
@@ -23,20 +24,25 @@ const deadlineToleranceMinMs = 50;
  * 0 for OK, else a Connect `Code` (1-16). It is the only place that decides a
  * code.
  *
- * - If the call's signal aborted before the call ended, or the client reset
- *   its HTTP/2 stream (`resetCode`, when the server can see it), the abort
- *   wins: a caller's abort or a client reset or hang-up is Canceled, a
- *   deadline is DeadlineExceeded.
- * - A ConnectError keeps its code.
- * - Server: any other thrown value is Internal, which is what connect-node
- *   puts on the wire. The one exception is `throw undefined`, which
- *   connect-node sends as OK except on a Connect unary call. Client: it is
- *   Unknown, as `ConnectError.from` makes it.
- * - Server: a failed call that carried a deadline (`grpc-timeout` or
- *   `connect-timeout-ms`) is DeadlineExceeded if the deadline has passed, or
- *   if the client reset the HTTP/2 stream with INTERNAL_ERROR, which is how a
- *   Connect-ES client enforces its deadline (connect-node hands the server
- *   that reset as Internal).
+ * Client: the code the caller sees: `OK`, the error's code, or what
+ * `ConnectError.from` makes of anything else (`Unknown`; an `AbortError` is
+ * `Canceled`). A call that ends because its signal aborted (the caller's
+ * `AbortController`, the deadline) has the code of the abort's reason.
+ *
+ * Server: the code on the wire, or, for a call that its client abandoned,
+ * the reason it was abandoned:
+ * - A call whose HTTP/2 stream the client reset (`resetCode`, seen through
+ *   `ServerMetrics.contextValues`), or whose signal aborted before it ended,
+ *   has the code of that abort: RST_STREAM CANCEL is Canceled; an
+ *   INTERNAL_ERROR reset of a call with a deadline is DeadlineExceeded
+ *   (Connect-ES clients reset so on their deadline); the server's own
+ *   deadline is DeadlineExceeded. A hang-up that carries no code (HTTP/1.1,
+ *   a failed write) is Canceled, or DeadlineExceeded if the call's deadline
+ *   has passed by the server's clock, with 20% (at least 50 ms) of slack.
+ * - Otherwise the handler's outcome decides, and nothing else: a
+ *   ConnectError keeps its code, whenever it comes; any other thrown value is
+ *   Internal, which connect-node puts on the wire, except `throw undefined`,
+ *   which connect-node sends as OK on every protocol but Connect unary.
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -48,45 +54,60 @@ export function callCode(
   startMs: number,
   resetCode = 0,
 ): number {
-  let code: number;
-  // A reset of the call's HTTP/2 stream counts as an abort, as connect-node
-  // would report it: CANCEL is Canceled, any other error code Internal.
-  const aborted = resetCode !== 0 || req.signal.aborted;
+  if (!server) {
+    if (req.signal.aborted) {
+      return reasonCode(req.signal.reason, Code.Canceled);
+    }
+    return failed ? reasonCode(error, Code.Unknown) : 0;
+  }
   if (resetCode !== 0) {
-    code = resetCode === http2Cancel ? Code.Canceled : Code.Internal;
-  } else if (aborted) {
-    code = reasonCode(req.signal.reason, Code.Canceled);
-    // connect-node aborts a server call with Aborted when the client hung up
-    // (ECONNRESET, a destroyed stream): a client reset, so Canceled.
-    if (server && code === Code.Aborted) {
-      code = Code.Canceled;
+    return resetCode === http2Cancel
+      ? Code.Canceled
+      : resetCode === http2InternalError && requestTimeoutMs(req.header) !== undefined
+        ? Code.DeadlineExceeded
+        : (h2ResetCodes[resetCode] ?? Code.Internal);
+  }
+  if (req.signal.aborted) {
+    const reason: unknown = req.signal.reason;
+    if (isHangUp(reason)) {
+      const timeoutMs = requestTimeoutMs(req.header);
+      return timeoutMs !== undefined && deadlinePassed(timeoutMs, startMs) ? Code.DeadlineExceeded : Code.Canceled;
     }
-  } else if (!failed) {
+    const code = (reason as ConnectError).code;
+    return code === Code.Internal && requestTimeoutMs(req.header) !== undefined ? Code.DeadlineExceeded : code;
+  }
+  if (!failed) {
     return 0;
-  } else if (server) {
-    code =
-      error instanceof ConnectError
-        ? error.code
-        : error === undefined && (req.stream || isGrpc(req.header))
-          ? 0
-          : Code.Internal;
-  } else {
-    code = reasonCode(error, Code.Unknown);
   }
-  if (server && code !== 0) {
-    const timeoutMs = requestTimeoutMs(req.header);
-    if (
-      timeoutMs !== undefined &&
-      ((aborted && code === Code.Internal) || deadlinePassed(timeoutMs, startMs))
-    ) {
-      return Code.DeadlineExceeded;
-    }
+  if (error instanceof ConnectError) {
+    return error.code;
   }
-  return code;
+  return error === undefined && (req.stream || isGrpc(req.header)) ? 0 : Code.Internal;
 }
 
-/** NGHTTP2_CANCEL: the client cancelled the stream. */
+/**
+ * isHangUp tells whether a server call's abort reason is a hang-up that
+ * carries no code: connect-node calls a closed HTTP/1.1 connection or a
+ * destroyed stream Aborted, aborts with no reason when an HTTP/2 stream closes
+ * without an error code, and passes on the error of a failed write.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export function isHangUp(reason: unknown): boolean {
+  return !(reason instanceof ConnectError) || reason.code === Code.Aborted;
+}
+
+/** NGHTTP2_INTERNAL_ERROR and NGHTTP2_CANCEL. */
+const http2InternalError = 2;
 const http2Cancel = 8;
+
+/** The codes connect-node gives the other HTTP/2 reset codes (`connectErrorFromH2ResetCode`). */
+const h2ResetCodes: Readonly<Record<number, number>> = {
+  7: Code.Unavailable,
+  11: Code.ResourceExhausted,
+  12: Code.PermissionDenied,
+  13: Code.PermissionDenied,
+};
 
 /**
  * The code that `ConnectError.from(reason, fallback)` would give, without
@@ -96,10 +117,7 @@ function reasonCode(reason: unknown, fallback: Code): number {
   if (reason instanceof ConnectError) {
     return reason.code;
   }
-  if (
-    reason instanceof Error &&
-    (reason.name === "AbortError" || reason.name === "TimeoutError")
-  ) {
+  if (reason instanceof Error && (reason.name === "AbortError" || reason.name === "TimeoutError")) {
     return Code.Canceled;
   }
   return fallback;
@@ -110,11 +128,8 @@ function isGrpc(header: Headers): boolean {
 }
 
 function deadlinePassed(timeoutMs: number, startMs: number): boolean {
-  const tolerance = Math.max(
-    deadlineToleranceMinMs,
-    timeoutMs * deadlineTolerance,
-  );
-  return performance.now() - startMs + tolerance >= timeoutMs;
+  const tolerance = Math.max(deadlineToleranceMinMs, timeoutMs * deadlineTolerance);
+  return now() - startMs + tolerance >= timeoutMs;
 }
 
 const grpcTimeoutUnitMs: Readonly<Record<string, number>> = {

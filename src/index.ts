@@ -4,5 +4,8 @@ export type {
   ClientMetricsOptions,
   HistogramOption,
   MetricsOptions,
+  RequestLabelsOption,
   ServerMetricsOptions,
 } from "./options.js";
+export type { AnyRequest } from "./call-labels.js";
+export type { FlavorName } from "./constants.js";

@@ -5,11 +5,25 @@ import type {
   UnaryRequest,
   UnaryResponse,
 } from "@connectrpc/connect";
-import type { Labels, MethodReporter } from "./method-reporter.js";
+import { now } from "./clock.js";
 import type { Reporter } from "./reporter.js";
+import type { Labels, Series } from "./series.js";
 
 /** The `next` an interceptor wraps. */
 export type AnyFn = Parameters<Interceptor>[0];
+
+/**
+ * One call, as both sides see it at its start.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export interface CallStart {
+  readonly s: Series;
+  readonly start: number;
+  readonly exemplar: Labels | undefined;
+  /** Reports a failed measurement (a message that cannot be encoded). */
+  readonly fail: (error: unknown) => void;
+}
 
 /**
  * Side is what differs between the server and the client lifecycle: how a
@@ -18,49 +32,70 @@ export type AnyFn = Parameters<Interceptor>[0];
  * @private Internal code, does not follow semantic versioning.
  */
 export interface Side {
-  unary(
-    next: AnyFn,
-    req: UnaryRequest,
-    m: MethodReporter,
-    start: number,
-    exemplar: Labels | undefined,
-  ): Promise<UnaryResponse>;
-  stream(
-    m: MethodReporter,
-    req: StreamRequest,
-    start: number,
-    exemplar: Labels | undefined,
-  ): StreamCall;
+  unary(next: AnyFn, req: UnaryRequest, call: CallStart): Promise<UnaryResponse>;
+  stream(req: StreamRequest, call: CallStart): StreamCall;
 }
 
 /**
- * lifecycle is the call lifecycle that both interceptors share: it tells the
- * reporter when a call starts, and leaves the messages and the end to the
- * side's unary function or streaming call. It never touches prom-client.
+ * lifecycle is the call lifecycle that both interceptors share: it counts the
+ * start of each call, and leaves the messages and the end to the side's
+ * unary function or streaming call. It hands on what `next` returns or
+ * throws unchanged, synchronous throws included.
  *
  * @private Internal code, does not follow semantic versioning.
  */
 export function lifecycle(reporter: Reporter, side: Side): Interceptor {
+  const { forCall, exemplar, fail } = reporter;
   return (next) => (req) => {
-    const m = reporter.forCall(req);
-    const exemplar = reporter.exemplar?.(req);
-    const start = performance.now();
-    m.started();
-    if (!req.stream) {
-      return side.unary(next, req, m, start, exemplar);
+    const s = forCall(req);
+    if (s === null) {
+      return next(req);
     }
-    const call = side.stream(m, req, start, exemplar);
-    return next({ ...req, message: call.requests(req.message) }).then(
-      (res): StreamResponse => {
-        const stream = res as StreamResponse;
-        return { ...stream, message: call.responses(stream.message) };
-      },
+    const call: CallStart = { s, start: now(), exemplar: exemplar?.(req), fail };
+    s.started++;
+    if (!req.stream) {
+      return side.unary(next, req, call);
+    }
+    const stream = side.stream(req, call);
+    let res: Promise<UnaryResponse | StreamResponse>;
+    try {
+      res = next({ ...req, message: stream.requests(req.message) });
+    } catch (e) {
+      stream.failed(e);
+      throw e;
+    }
+    return res.then(
+      (r) => ({ ...(r as StreamResponse), message: stream.responses((r as StreamResponse).message) }),
       (e: unknown) => {
-        call.end(true, e);
+        stream.failed(e);
         throw e;
       },
     );
   };
+}
+
+/**
+ * watchUnary records the end of a unary call when `next`'s promise settles,
+ * as a side reaction: the caller gets the very promise `next` returned, and
+ * settles no later than without the interceptor.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export function watchUnary(
+  next: AnyFn,
+  req: UnaryRequest,
+  ok: (res: UnaryResponse) => void,
+  failed: (e: unknown) => void,
+): Promise<UnaryResponse> {
+  let res: Promise<UnaryResponse>;
+  try {
+    res = next(req) as Promise<UnaryResponse>;
+  } catch (e) {
+    failed(e);
+    throw e;
+  }
+  res.then(ok, failed);
+  return res;
 }
 
 /**
@@ -73,10 +108,8 @@ export abstract class StreamCall {
   private ended = false;
 
   constructor(
-    readonly m: MethodReporter,
     readonly req: StreamRequest,
-    readonly start: number,
-    readonly exemplar: Labels | undefined,
+    readonly call: CallStart,
   ) {}
 
   /** Records the end of the call, the first time only. */
@@ -87,15 +120,22 @@ export abstract class StreamCall {
     }
   }
 
+  /** The call failed before there was a response stream. */
+  failed(error: unknown): void {
+    this.end(true, error);
+  }
+
   abstract requests<T>(source: AsyncIterable<T>): AsyncIterable<T>;
   abstract responses<T>(source: AsyncIterable<T>): AsyncIterable<T>;
   protected abstract finish(failed: boolean, error: unknown): void;
 }
 
 /**
- * Wrapped is a hand-written async iterator over another, cheaper per message
- * than an `async function*`. Subclasses count in `next()`; `return()` and
- * `throw()` pass on to the wrapped iterator, as a generator's would.
+ * Wrapped is a hand-written async iterator over another. It counts as a side
+ * reaction on the promise that the wrapped iterator's `next()` returns and
+ * hands on that same promise, so a message reaches the consumer in the same
+ * microtask as without it. `return()` and `throw()` pass on to the wrapped
+ * iterator, as a generator's would.
  *
  * @private Internal code, does not follow semantic versioning.
  */
@@ -110,7 +150,12 @@ export abstract class Wrapped<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  abstract next(): Promise<IteratorResult<T>>;
+  next(): Promise<IteratorResult<T>> {
+    this.beforeNext();
+    const p = this.it.next();
+    p.then(this.onResult, this.onError);
+    return p;
+  }
 
   return(value?: unknown): Promise<IteratorResult<T>> {
     return this.it.return !== undefined
@@ -121,14 +166,21 @@ export abstract class Wrapped<T> implements AsyncIterableIterator<T> {
   throw(error?: unknown): Promise<IteratorResult<T>> {
     return this.it.throw !== undefined ? this.it.throw(error) : Promise.reject(error);
   }
+
+  /** Called before each `next()` of the wrapped iterator. */
+  protected beforeNext(): void {}
+  /** Sees each result; must not throw. */
+  protected abstract readonly onResult: (r: IteratorResult<T>) => void;
+  /** Sees each rejection; must not throw. */
+  protected abstract readonly onError: (e: unknown) => void;
 }
 
 /**
- * Seconds since `start`, read from the clock only when the method's
+ * Seconds since the call's start, read from the clock only when its
  * handling-time histogram needs them.
  *
  * @private Internal code, does not follow semantic versioning.
  */
-export function elapsedSeconds(m: MethodReporter, start: number): number {
-  return m.timed ? (performance.now() - start) / 1000 : 0;
+export function elapsedSeconds(call: CallStart): number {
+  return call.s.timed ? (now() - call.start) / 1000 : 0;
 }

@@ -1,82 +1,43 @@
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { Counter, Histogram, type Registry, type RegistryContentType } from "prom-client";
-import { CallLabels, type AnyRequest, type RequestLabels } from "./call-labels.js";
-import {
-  codeValues,
-  labelCode,
-  labelLegacyCode,
-  labelMethod,
-  labelService,
-  labelType,
-  legacyCodeValues,
-  legacyTypeValues,
-  typeValues,
-  type MetricDef,
-  type MetricDefs,
-} from "./constants.js";
-import { MethodReporter, type Labels, type MethodLabels } from "./method-reporter.js";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { Registry, RegistryContentType } from "prom-client";
+import type { AnyRequest } from "./call-labels.js";
+import { CallLabels } from "./call-labels.js";
+import { initializeCodeOrder, labelMethod, labelService, labelType } from "./constants.js";
+import { MetricFamily } from "./metric-family.js";
+import type { ReporterConfig } from "./resolve-options.js";
+import { familiesOf } from "./families.js";
+import { codeCount, Series, type HistogramBounds, type Labels, type SeriesLabels } from "./series.js";
 
 /**
- * The settled configuration of one side's metrics.
- *
- * @private Internal code, does not follow semantic versioning.
- */
-export interface ReporterConfig {
-  readonly registry: Registry<RegistryContentType>;
-  /** Names and HELP texts, with the namespace and subsystem applied. */
-  readonly defs: MetricDefs;
-  readonly legacy: boolean;
-  readonly constLabels: Readonly<Labels>;
-  /** Buckets of the handling-time histogram, or undefined when it is off. */
-  readonly handlingBuckets: readonly number[] | undefined;
-  readonly recvBuckets: readonly number[] | undefined;
-  readonly sendBuckets: readonly number[] | undefined;
-  readonly protocolLabel: boolean;
-  readonly codeLabelOnHistograms: boolean;
-  readonly exemplars: ((req: AnyRequest) => Labels | undefined) | undefined;
-  readonly requestLabels: RequestLabels | undefined;
-  /** Called when recording fails; the call goes on. */
-  readonly onError: (error: unknown) => void;
-}
-
-/**
- * Reporter owns the prom-client instruments of one side. It creates every
- * instrument once, at construction, and hands out a MethodReporter per method
- * (and per value of the per-call labels, when those are on) with its label
- * sets built once. The counters' `collect()` hooks gather the MethodReporters'
- * counts whenever the registry is read. Only it and MethodReporter touch
- * prom-client.
+ * Reporter holds the series of one side and the metric families that read
+ * them. It creates every family once, at construction, registers them with
+ * the registry, and hands out the Series of each call's method (and per-call
+ * label values), with its label sets built once. It is the only part that
+ * touches the registry.
  *
  * @private Internal code, does not follow semantic versioning.
  */
 export class Reporter {
-  readonly started: Counter<string>;
-  readonly handled: Counter<string>;
-  readonly msgReceived: Counter<string>;
-  readonly msgSent: Counter<string>;
-  readonly handling: Histogram<string> | undefined;
-  readonly recv: Histogram<string> | undefined;
-  readonly send: Histogram<string> | undefined;
-  /** True when `handled` and `handling` take exemplars. */
-  readonly withExemplars: boolean;
-  /** True when `handling` has the code label. */
-  readonly codeOnHistograms: boolean;
-  /** Reports a failed recording; never throws. */
-  readonly fail: (error: unknown) => void;
-  /** The reporter of a call's method and labels. */
-  readonly forCall: (req: AnyRequest) => MethodReporter;
+  /** Every Series, in the order they were created: what the families read. */
+  readonly all: Series[] = [];
+  /** The Series of a call, or null when `filter` leaves its method out. */
+  readonly forCall: (req: AnyRequest) => Series | null;
   /** The exemplar labels of a call, or undefined. */
   readonly exemplar: ((req: AnyRequest) => Labels | undefined) | undefined;
-  private readonly config: ReporterConfig;
-  private readonly callLabels: CallLabels | undefined;
-  private readonly methods = new WeakMap<DescMethod, MethodReporter>();
-  /** Every MethodReporter made: bounded by methods × per-call label values. */
-  private readonly all: MethodReporter[] = [];
-  private readonly labelled = new WeakMap<DescMethod, Map<string, MethodReporter>>();
+  /** Reports a failure of a user callback; never throws. */
+  readonly fail: (error: unknown) => void;
+  readonly families: readonly MetricFamily[];
 
-  constructor(config: ReporterConfig) {
-    const { defs, registry, constLabels, legacy } = config;
-    this.config = config;
+  private readonly callLabels: CallLabels | undefined;
+  private readonly bounds: HistogramBounds;
+  /** Series by what the exposition is keyed by: kind, service, method, per-call label values. */
+  private readonly byKey = new Map<string, Series>();
+  /** A cache from descriptor objects, which are collected with their descriptors. */
+  private readonly byMethod = new WeakMap<DescMethod, Series | null>();
+  private readonly byMethodLabelled = new WeakMap<DescMethod, Map<string, Series> | null>();
+  private registry: Registry<RegistryContentType> | undefined;
+
+  constructor(private readonly config: ReporterConfig) {
     const onError = config.onError;
     this.fail = (error) => {
       try {
@@ -85,8 +46,6 @@ export class Reporter {
         // The hook must not fail a call either.
       }
     };
-    this.withExemplars = config.exemplars !== undefined;
-    this.codeOnHistograms = config.codeLabelOnHistograms;
     const exemplars = config.exemplars;
     this.exemplar =
       exemplars &&
@@ -99,186 +58,177 @@ export class Reporter {
         }
       });
     const dynamic = config.protocolLabel || config.requestLabels !== undefined;
-    this.callLabels = dynamic
-      ? new CallLabels(config.protocolLabel, config.requestLabels, this.fail)
-      : undefined;
+    this.callLabels = dynamic ? new CallLabels(config.protocolLabel, config.requestLabels, this.fail) : undefined;
     this.forCall = dynamic
-      ? (req) => this.labelledMethod(req.method, this.callLabels!.values(req))
-      : (req) => this.method(req.method);
-
-    refuseTaken(registry, [
-      defs.started,
-      defs.handled,
-      defs.msgReceived,
-      defs.msgSent,
-      config.handlingBuckets && defs.handlingSeconds,
-      config.recvBuckets && defs.msgRecvSeconds,
-      config.sendBuckets && defs.msgSendSeconds,
-    ]);
-    const code = legacy ? labelLegacyCode : labelCode;
-    const base = [
-      labelType,
-      labelService,
-      labelMethod,
-      ...Object.keys(constLabels),
-      ...(this.callLabels?.names ?? []),
-    ];
-    const counter = (
-      def: MetricDef,
-      labelNames: string[],
-      flush: (m: MethodReporter) => void,
-      enableExemplars = false,
-    ) => {
-      const all = this.all;
-      const fail = this.fail;
-      return new Counter({
-        ...def,
-        labelNames,
-        enableExemplars,
-        registers: [registry as Registry],
-        // Hand the counts gathered since the last read to prom-client.
-        collect() {
-          for (const m of all) {
-            try {
-              flush(m);
-            } catch (e) {
-              fail(e);
-            }
-          }
-        },
-      });
+      ? (req) => this.labelledSeries(req.method, this.callLabels!.values(req))
+      : (req) => {
+          const s = this.byMethod.get(req.method);
+          return s !== undefined ? s : this.methodSeries(req.method);
+        };
+    const floats = (b: readonly number[] | undefined) => (b ? Float64Array.from(b) : undefined);
+    this.bounds = {
+      handling: floats(config.handlingBuckets),
+      recv: floats(config.recvBuckets),
+      send: floats(config.sendBuckets),
+      size: floats(config.sizeBuckets),
+      handlingByCode: config.codeLabelOnHistograms,
     };
-    const histogram = (
-      def: MetricDef | undefined,
-      buckets: readonly number[] | undefined,
-      labelNames: string[],
-      enableExemplars = false,
-    ) =>
-      def && buckets
-        ? new Histogram({ ...def, labelNames, buckets: [...buckets], enableExemplars, registers: [registry as Registry] })
-        : undefined;
-    this.started = counter(defs.started, base, (m) => m.flushStarted());
-    this.handled = counter(defs.handled, [...base, code], (m) => m.flushHandled(), this.withExemplars);
-    this.msgReceived = counter(defs.msgReceived, base, (m) => m.flushReceived());
-    this.msgSent = counter(defs.msgSent, base, (m) => m.flushSent());
-    this.handling = histogram(
-      defs.handlingSeconds,
-      config.handlingBuckets,
-      this.codeOnHistograms ? [...base, code] : base,
-      this.withExemplars,
-    );
-    this.recv = histogram(defs.msgRecvSeconds, config.recvBuckets, base);
-    this.send = histogram(defs.msgSendSeconds, config.sendBuckets, base);
+    this.families = familiesOf(config, this.all);
+    refuseTaken(config.registry, this.families.map((f) => f.registeredName));
+    this.registry = config.registry;
+    for (const family of this.families) {
+      config.registry.registerMetric(family as never);
+    }
   }
 
   /**
-   * initialize creates every series of the services' methods at zero, with
-   * the `handled` series for all 17 codes, like Go's InitializeMetrics. With
+   * initialize creates every series of the methods at zero, with the
+   * `handled` series for all 17 codes, like Go's InitializeMetrics. With
    * per-call labels, it does so for every protocol, and "" for the
-   * request-derived labels.
+   * request-derived labels. Series that exist keep their values.
    */
-  initialize(services: readonly DescService[]): void {
-    for (const service of services) {
-      for (const method of service.methods) {
-        if (this.callLabels === undefined) {
-          this.method(method).zero();
-        } else {
-          for (const values of this.callLabels.initialValues()) {
-            this.labelledMethod(method, values).zero();
-          }
+  initialize(methods: readonly DescMethod[]): void {
+    for (const method of methods) {
+      if (this.callLabels === undefined) {
+        this.methodSeries(method)?.zero(initializeCodeOrder);
+      } else {
+        for (const values of this.callLabels.initialValues()) {
+          this.labelledSeries(method, values)?.zero(initializeCodeOrder);
         }
       }
     }
   }
 
-  private method(method: DescMethod): MethodReporter {
-    let m = this.methods.get(method);
-    if (m === undefined) {
-      m = new MethodReporter(this, this.labelsOf(method, []), method.methodKind);
-      this.methods.set(method, m);
-      this.all.push(m);
+  /** Takes the families out of the registry, if they are still the ones registered there. */
+  unregister(): void {
+    const registry = this.registry;
+    this.registry = undefined;
+    for (const family of this.families) {
+      if (registry !== undefined && registry.getSingleMetric(family.registeredName) === (family as unknown)) {
+        registry.removeSingleMetric(family.registeredName);
+      }
     }
-    return m;
   }
 
-  private labelledMethod(method: DescMethod, values: string[]): MethodReporter {
-    let byValues = this.labelled.get(method);
+  private methodSeries(method: DescMethod): Series | null {
+    const s = this.included(method) ? this.series(method, []) : null;
+    this.byMethod.set(method, s);
+    return s;
+  }
+
+  private labelledSeries(method: DescMethod, values: readonly string[]): Series | null {
+    let byValues = this.byMethodLabelled.get(method);
     if (byValues === undefined) {
-      byValues = new Map();
-      this.labelled.set(method, byValues);
+      byValues = this.included(method) ? new Map() : null;
+      this.byMethodLabelled.set(method, byValues);
+    }
+    if (byValues === null) {
+      return null;
     }
     const key = values.join("\u0000");
-    let m = byValues.get(key);
-    if (m === undefined) {
-      m = new MethodReporter(this, this.labelsOf(method, values), method.methodKind);
-      byValues.set(key, m);
-      this.all.push(m);
+    let s = byValues.get(key);
+    if (s === undefined) {
+      s = this.series(method, values);
+      byValues.set(key, s);
     }
-    return m;
+    return s;
   }
 
-  private labelsOf(method: DescMethod, callValues: readonly string[]): MethodLabels {
-    const { legacy, constLabels } = this.config;
-    const types = legacy ? legacyTypeValues : typeValues;
-    const base: Labels = {
-      ...constLabels,
-      [labelType]: types[method.methodKind],
+  /** The `filter` option's verdict; a filter that throws keeps the method. */
+  private included(method: DescMethod): boolean {
+    const filter = this.config.filter;
+    if (filter === undefined) return true;
+    try {
+      return filter(method) !== false;
+    } catch (e) {
+      this.fail(e);
+      return true;
+    }
+  }
+
+  private series(method: DescMethod, values: readonly string[]): Series {
+    const key = [method.methodKind, method.parent.typeName, method.name, ...values].join("\u0000");
+    let s = this.byKey.get(key);
+    if (s === undefined) {
+      s = new Series(this.labelsOf(method, values), method.methodKind, this.bounds);
+      this.byKey.set(key, s);
+      this.all.push(s);
+    }
+    return s;
+  }
+
+  private labelsOf(method: DescMethod, values: readonly string[]): SeriesLabels {
+    const { flavor, constLabels } = this.config;
+    const own: Labels = {
+      [labelType]: flavor.typeValues[method.methodKind],
       [labelService]: method.parent.typeName,
       [labelMethod]: method.name,
     };
-    this.callLabels?.names.forEach((name, i) => (base[name] = callValues[i]));
-    const codeName = legacy ? labelLegacyCode : labelCode;
-    const codes = legacy ? legacyCodeValues : codeValues;
+    const extra: Labels = {};
+    this.callLabels?.names.forEach((name, i) => (extra[name] = values[i]));
+    Object.assign(extra, constLabels);
+    const make = (codeLabels: readonly string[], code: number, codeLast = false): Labels => {
+      const labels: Labels = { ...own };
+      const codes = () => codeLabels.forEach((name) => (labels[name] = flavor.codeValues[code]));
+      if (!codeLast) codes();
+      Object.assign(labels, extra);
+      if (codeLast) codes();
+      return Object.freeze(flavor.labelOrder === "sorted" ? sorted(labels) : labels);
+    };
+    const codes = Array.from({ length: codeCount }, (_, c) => c);
     return {
-      base: sorted(base),
-      handled: codes.map((c) => sorted({ ...base, [codeName]: c })),
+      base: make([], 0),
+      handled: codes.map((c) => make(flavor.handledCodeLabels, c)),
+      // java-grpc-prometheus puts its header labels before the histogram's code label.
+      handlingByCode: codes.map((c) => make([flavor.histogramCodeLabel], c, true)),
     };
   }
 }
 
 /**
  * Throws, before anything is registered, if the registry already has one of
- * the metrics: prom-client allows each name once per registry.
+ * the metrics: a registry holds each name once.
  */
-function refuseTaken(registry: Registry<RegistryContentType>, defs: (MetricDef | undefined)[]): void {
-  for (const def of defs) {
-    if (def && registry.getSingleMetric(def.name) !== undefined) {
+function refuseTaken(registry: Registry<RegistryContentType>, names: readonly string[]): void {
+  for (const name of names) {
+    if (registry.getSingleMetric(name) !== undefined) {
       throw new Error(
-        `connectrpc-prometheus: the metric ${def.name} is already registered in this registry. ` +
+        `connectrpc-prometheus: the metric ${name} is already registered in this registry. ` +
           `Create one ServerMetrics and one ClientMetrics per registry and share them, ` +
-          `or pass another \`registry\` option.`,
+          `call unregister() on the old one, or pass another \`registry\` option.`,
       );
     }
   }
 }
 
 /**
- * OpenMetrics allows an exemplar 128 characters of label names and values.
- * prom-client checks it only after counting, and then prints a broken
- * exemplar, so the check happens here, before.
+ * OpenMetrics allows an exemplar 128 characters of label names and values,
+ * and prom-client would print a broken one, so the check happens here. No
+ * labels at all is no exemplar.
  */
 function checkExemplar(labels: Labels | undefined): Labels | undefined {
-  if (labels === undefined) {
+  if (labels === undefined || labels === null) {
     return undefined;
   }
   let size = 0;
-  for (const [name, value] of Object.entries(labels)) {
+  let names = 0;
+  for (const name in labels) {
+    const value = labels[name];
     if (typeof value !== "string") {
       throw new TypeError(`connectrpc-prometheus: exemplar label "${name}" must be a string; exemplar dropped.`);
     }
     size += name.length + value.length;
+    names++;
   }
   if (size > 128) {
     throw new RangeError(
       `connectrpc-prometheus: exemplar labels have ${size} characters, more than OpenMetrics' 128; exemplar dropped.`,
     );
   }
-  return labels;
+  return names === 0 ? undefined : labels;
 }
 
-/**
- * The labels in name order, which is the order Go's exposition prints them.
- */
+/** The labels in name order, which is the order Go's exposition prints them. */
 function sorted(labels: Labels): Labels {
   const out: Labels = {};
   for (const key of Object.keys(labels).sort()) {
@@ -286,3 +236,4 @@ function sorted(labels: Labels): Labels {
   }
   return out;
 }
+

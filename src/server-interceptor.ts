@@ -1,12 +1,13 @@
-import type { Interceptor, UnaryResponse } from "@connectrpc/connect";
-import { callCode } from "./code.js";
-import { kHttp2Stream } from "./http2-stream.js";
-import { elapsedSeconds, lifecycle, StreamCall, Wrapped, type Side } from "./lifecycle.js";
+import type { Interceptor } from "@connectrpc/connect";
+import { callCode, isHangUp } from "./code.js";
+import { kHttp2Stream, type ObservedStream } from "./http2-stream.js";
+import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type Side } from "./lifecycle.js";
+import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
 
 /**
- * serverInterceptor follows each call a server handles: received 1 and sent
- * 1 on success for unary calls; each request the handler pulls and each
+ * serverInterceptor follows each call a server handles: received 1, and sent
+ * 1 on success, for unary calls; each request the handler pulls and each
  * response handed to the transport for streams; the end, with the code the
  * client is sent.
  *
@@ -16,28 +17,39 @@ export function serverInterceptor(reporter: Reporter): Interceptor {
   return lifecycle(reporter, server);
 }
 
+/**
+ * How long a streaming call waits for its HTTP/2 stream to close, with
+ * `ServerMetrics.contextValues`, before it is recorded with what is known.
+ */
+export const resetWaitMs = 1000;
+
 const server: Side = {
-  async unary(next, req, m, start, exemplar) {
-    m.msgReceived();
-    let res: UnaryResponse;
-    try {
-      res = (await next(req)) as UnaryResponse;
-    } catch (e) {
-      m.handled(callCode(true, true, e, req, start), elapsedSeconds(m, start), exemplar);
-      throw e;
-    }
-    // A handler that ignored a reset still returns: the signal decides.
-    const code = callCode(true, false, undefined, req, start);
-    if (code === 0) {
-      m.msgSent();
-    }
-    m.handled(code, elapsedSeconds(m, start), exemplar);
-    return res;
+  unary(next, req, call) {
+    const { s, exemplar, fail } = call;
+    s.received++;
+    observeSize(s.sizeReceived, req.method.input, req.message, fail);
+    return watchUnary(
+      next,
+      req,
+      (res) => {
+        // A handler that ignored a reset still returns: the signal decides.
+        const code = callCode(true, false, undefined, req, call.start);
+        if (code === 0) {
+          s.sent++;
+          observeSize(s.sizeSent, req.method.output, res.message, fail);
+        }
+        s.handledCall(code, elapsedSeconds(call), exemplar);
+      },
+      (e) => s.handledCall(callCode(true, true, e, req, call.start), elapsedSeconds(call), exemplar),
+    );
   },
-  stream: (m, req, start, exemplar) => new ServerCall(m, req, start, exemplar),
+  stream: (req, call) => new ServerCall(req, call),
 };
 
 class ServerCall extends StreamCall {
+  /** The handler saw its requests end cleanly. */
+  sawEnd = false;
+
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
     return new Received(source, this);
   }
@@ -47,35 +59,57 @@ class ServerCall extends StreamCall {
   }
 
   /**
-   * With `ServerMetrics.contextValues` wired in, the call waits for its
-   * HTTP/2 stream to close: a client that cancels while the handler still
-   * reads its requests only resets the stream, and connect-node shows the
-   * handler a clean end of input.
+   * With `ServerMetrics.contextValues` wired in, a call may wait for its
+   * HTTP/2 stream to close, where that tells what the signal cannot: after
+   * the handler saw its requests end (a client that cancels while it still
+   * sends ends its requests cleanly, then resets the stream), or after a
+   * hang-up without a code (a failed write). The wait is bounded.
    */
   protected finish(failed: boolean, error: unknown): void {
-    const seconds = elapsedSeconds(this.m, this.start);
-    // The code as of now: the signal aborts on completion too, later.
-    const code = callCode(true, failed, error, this.req, this.start);
+    const { s, exemplar, start } = this.call;
+    const seconds = elapsedSeconds(this.call);
+    // The code as of now: the signal aborts when the call is over, too.
+    const code = callCode(true, failed, error, this.req, start);
+    const record = (rstCode: number) =>
+      s.handledCall(rstCode === 0 ? code : callCode(true, failed, error, this.req, start, rstCode), seconds, exemplar);
     const stream = this.req.contextValues.get(kHttp2Stream);
-    if (stream === undefined || this.req.signal.aborted) {
-      this.m.handled(code, seconds, this.exemplar);
+    if (stream === undefined) {
+      record(0);
     } else if (stream.closed) {
-      this.reset(code, failed, error, seconds, stream.rstCode);
+      record(stream.rstCode ?? 0);
+    } else if (this.tellsMore()) {
+      waitForClose(stream, record);
     } else {
-      stream.once("close", () => this.reset(code, failed, error, seconds, stream.rstCode));
+      record(0);
     }
   }
 
-  /** Records the call, as reset by the client if its stream was. */
-  private reset(code: number, failed: boolean, error: unknown, seconds: number, rstCode = 0): void {
-    if (rstCode !== 0) {
-      code = callCode(true, failed, error, this.req, this.start, rstCode);
+  private tellsMore(): boolean {
+    const { signal, method } = this.req;
+    if (signal.aborted) {
+      return isHangUp(signal.reason);
     }
-    this.m.handled(code, seconds, this.exemplar);
+    return this.sawEnd && method.methodKind !== "server_streaming";
   }
 }
 
-/** Counts each request message that the handler pulls. */
+/** Calls `record` with the stream's reset code when it closes, or with 0 after `resetWaitMs`. */
+function waitForClose(stream: ObservedStream, record: (rstCode: number) => void): void {
+  let done = false;
+  const timer = setTimeout(() => {
+    done = true;
+    record(0);
+  }, resetWaitMs);
+  timer.unref?.();
+  stream.once("close", () => {
+    if (!done) {
+      clearTimeout(timer);
+      record(stream.rstCode ?? 0);
+    }
+  });
+}
+
+/** Counts each request message that the handler pulls, and sees the end of the requests. */
 class Received<T> extends Wrapped<T> {
   constructor(
     source: AsyncIterable<T>,
@@ -84,21 +118,24 @@ class Received<T> extends Wrapped<T> {
     super(source);
   }
 
-  next(): Promise<IteratorResult<T>> {
-    return this.it.next().then(this.count);
-  }
-
-  private readonly count = (r: IteratorResult<T>): IteratorResult<T> => {
-    if (r.done !== true) {
-      this.call.m.msgReceived();
+  protected readonly onResult = (r: IteratorResult<T>): void => {
+    const { call } = this;
+    if (r.done === true) {
+      call.sawEnd = true;
+    } else {
+      const { s, fail } = call.call;
+      s.received++;
+      observeSize(s.sizeReceived, call.req.method.input, r.value, fail);
     }
-    return r;
   };
+
+  protected readonly onError = (): void => {};
 }
 
 /**
  * Counts each response message handed on to the transport, and ends the call
- * when the response stream ends, throws, or is closed.
+ * when the response stream ends, throws, or is closed, or when the transport
+ * fails to write and throws into it.
  */
 class Sent<T> extends Wrapped<T> {
   constructor(
@@ -106,10 +143,6 @@ class Sent<T> extends Wrapped<T> {
     private readonly call: ServerCall,
   ) {
     super(source);
-  }
-
-  next(): Promise<IteratorResult<T>> {
-    return this.it.next().then(this.onResult, this.onError);
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -122,17 +155,19 @@ class Sent<T> extends Wrapped<T> {
     return super.throw(error);
   }
 
-  private readonly onResult = (r: IteratorResult<T>): IteratorResult<T> => {
+  protected readonly onResult = (r: IteratorResult<T>): void => {
+    const { call } = this;
     if (r.done === true) {
-      this.call.end(false, undefined);
+      call.end(false, undefined);
     } else {
-      this.call.m.msgSent();
+      const { s, fail } = call.call;
+      s.sent++;
+      observeSize(s.sizeSent, call.req.method.output, r.value, fail);
     }
-    return r;
   };
 
-  private readonly onError = (e: unknown): never => {
+  protected readonly onError = (e: unknown): void => {
     this.call.end(true, e);
-    throw e;
   };
 }
+

@@ -1,9 +1,10 @@
 import type { DescService } from "@bufbuild/protobuf";
-import type { ContextValues, Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { streamContextValues } from "./http2-stream.js";
-import { legacyServerMetricDefs, serverMetricDefs } from "./constants.js";
-import { resolveOptions, type ServerMetricsOptions } from "./options.js";
+import { methodsOf } from "./methods-of.js";
+import type { ServerMetricsOptions } from "./options.js";
 import { Reporter } from "./reporter.js";
+import { resolveOptions } from "./resolve-options.js";
 import { serverInterceptor } from "./server-interceptor.js";
 
 /**
@@ -29,7 +30,9 @@ import { serverInterceptor } from "./server-interceptor.js";
 export class ServerMetrics {
   /**
    * interceptor is the Connect interceptor to put in the server's
-   * `interceptors`. Put it first so that it sees what the client sees.
+   * `interceptors`. Put it first so that it sees what the client sees. Note
+   * that `router.service(desc, impl, { interceptors })` replaces the router's
+   * interceptors for that service: list it there too.
    */
   readonly interceptor: Interceptor;
 
@@ -52,32 +55,47 @@ export class ServerMetrics {
    * ```
    *
    * It works with connect-node, `@connectrpc/connect-fastify` and
-   * `@connectrpc/connect-express`. Streaming calls are then recorded when
-   * their HTTP/2 stream closes, a moment after the response ends.
+   * `@connectrpc/connect-express`. A client-streaming or bidi call whose
+   * handler saw its requests end is then recorded when its HTTP/2 stream
+   * closes, a moment after the response ends (at most one second later).
    */
-  readonly contextValues: (req: unknown, values?: ContextValues) => ContextValues =
-    streamContextValues;
+  readonly contextValues: (req: unknown, values?: ContextValues) => ContextValues = streamContextValues;
 
   private readonly reporter: Reporter;
 
   constructor(options?: ServerMetricsOptions) {
-    this.reporter = new Reporter(
-      resolveOptions("ServerMetrics", options, serverMetricDefs, legacyServerMetricDefs),
-    );
+    this.reporter = new Reporter(resolveOptions("ServerMetrics", options));
     this.interceptor = serverInterceptor(this.reporter);
   }
 
   /**
-   * initialize creates every series of the services' methods at zero,
+   * initialize creates every series of the given services' methods at zero,
    * `grpc_server_handled_total` for all 17 codes included, like Go's
    * `InitializeMetrics`. Then rates and alerts have data before the first
-   * call.
+   * call. A `ConnectRouter` stands for every method registered on it. Series
+   * that already have data keep it.
    *
    * ```ts
    * serverMetrics.initialize(PingService, HealthService);
+   * // or, in connectNodeAdapter's `routes`, after registering the services:
+   * // routes: (router) => { router.service(PingService, impl); serverMetrics.initialize(router); }
    * ```
    */
-  initialize(...services: DescService[]): void {
-    this.reporter.initialize(services);
+  initialize(...services: (DescService | ConnectRouter)[]): void {
+    this.reporter.initialize(methodsOf("ServerMetrics", services, true));
+  }
+
+  /**
+   * unregister takes this object's metrics out of its registry, for tests
+   * and hot reloads: a new ServerMetrics can then register there. The
+   * interceptor keeps working, but what it records is no longer read.
+   *
+   * ```ts
+   * serverMetrics.unregister();
+   * serverMetrics = new ServerMetrics({ registry });
+   * ```
+   */
+  unregister(): void {
+    this.reporter.unregister();
   }
 }

@@ -43,13 +43,24 @@ describe("callCode (the one place that decides a code)", () => {
       expect(callCode(true, false, undefined, req({ "grpc-timeout": "10S" }), now, 2)).to.equal(Code.DeadlineExceeded);
       expect(callCode(true, false, undefined, req(), now, 0)).to.equal(0);
     });
-    it("is DeadlineExceeded for a failed call whose deadline has passed", () => {
-      const started = performance.now() - 200;
-      expect(callCode(true, true, new Error("x"), req({ "connect-timeout-ms": "150" }), started)).to.equal(Code.DeadlineExceeded);
-      expect(callCode(true, true, new ConnectError("x", Code.NotFound), req({ "grpc-timeout": "200m" }), started)).to.equal(Code.DeadlineExceeded);
-      // The server's clock starts late: 20% (at least 50 ms) of slack.
-      expect(callCode(true, true, new Error("x"), req({ "grpc-timeout": "240m" }), started)).to.equal(Code.DeadlineExceeded);
-      expect(callCode(true, true, new Error("x"), req({ "grpc-timeout": "260m" }), started)).to.equal(Code.Internal);
+    it("never replaces the handler's own code by the clock, however late it comes", () => {
+      const started = now - 10_000;
+      expect(callCode(true, true, new Error("x"), req({ "connect-timeout-ms": "150" }), started)).to.equal(Code.Internal);
+      expect(callCode(true, true, new ConnectError("x", Code.PermissionDenied), req({ "grpc-timeout": "50m" }), started)).to.equal(Code.PermissionDenied);
+      expect(callCode(true, false, undefined, req({ "grpc-timeout": "1m" }), started)).to.equal(0);
+    });
+    it("is DeadlineExceeded for a hang-up without a code once the deadline has passed by the server's clock", () => {
+      const hangUp = new ConnectError("aborted", Code.Aborted);
+      const long = now - 10_000;
+      // The server's clock starts late: 20% (at least 50 ms) of slack. A deadline of 10 s is 2 s away from "passed".
+      expect(callCode(true, true, hangUp, req({ "grpc-timeout": "10S" }, { abort: hangUp }), long)).to.equal(Code.DeadlineExceeded);
+      expect(callCode(true, true, hangUp, req({ "grpc-timeout": "10S" }, { abort: hangUp }), now + 10_000)).to.equal(Code.Canceled);
+      const abort = new DOMException("x", "AbortError");
+      expect(callCode(true, true, undefined, req({ "grpc-timeout": "10S" }, { abort }), long)).to.equal(Code.DeadlineExceeded);
+      expect(callCode(true, true, undefined, req({}, { abort }), long)).to.equal(Code.Canceled);
+      // An HTTP/2 CANCEL carries its code: a cancel, whatever the clock says.
+      const cancel = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
+      expect(callCode(true, true, undefined, req({ "grpc-timeout": "10S" }, { abort: cancel }), long)).to.equal(Code.Canceled);
     });
     it("is DeadlineExceeded for an HTTP/2 INTERNAL_ERROR reset of a call with a deadline, as Connect-ES clients enforce it", () => {
       const started = performance.now();

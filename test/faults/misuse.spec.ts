@@ -1,8 +1,8 @@
 // Misconfiguration and misuse: a duplicate registry, wrong options, the same
-// interceptor twice in one chain, and prom-client throwing inside a
-// recording (the call must not notice; `onError` hears of it).
+// interceptor twice in one chain, and option callbacks that throw (the call
+// must not notice; `onError` hears of it).
 import { expect } from "chai";
-import { Registry, type Counter } from "prom-client";
+import { Registry, type OpenMetricsContentType } from "prom-client";
 import { ClientMetrics, ServerMetrics } from "../../src/index.js";
 import { pingClient, protocols, quiesce, series, startServer, type TestServer } from "../support/harness.js";
 import { assertInvariants, counterSeries, requests, settle, Tally } from "./lib.js";
@@ -57,22 +57,30 @@ describe("faults: misuse", () => {
   });
 
   for (const side of ["server", "client"] as const) {
-    it(`prom-client throwing in every ${side} recording: calls unaffected, onError hears it, no count lost`, async () => {
-      const registry = new Registry();
+    it(`every ${side} callback throwing (exemplars, labels, filter): calls unaffected, onError hears each, no count lost`, async () => {
+      const registry = new Registry<OpenMetricsContentType>();
+      registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
       const errors: unknown[] = [];
-      const onError = (e: unknown) => errors.push(e);
-      const sm = new ServerMetrics({ registry, ...(side === "server" ? { onError } : {}) });
-      const cm = new ClientMetrics({ registry, ...(side === "client" ? { onError } : {}) });
-      const originals = new Map<Counter<string>, Counter<string>["inc"]>();
-      for (const name of ["started", "handled", "msg_received", "msg_sent"]) {
-        const metric = registry.getSingleMetric(`grpc_${side}_${name}_total`) as Counter<string>;
-        originals.set(metric, metric.inc);
-        metric.inc = () => {
-          throw new Error(`boom: ${name}`);
-        };
-      }
+      const broken = {
+        onError: (e: unknown) => errors.push(e),
+        exemplars: (): Record<string, string> => {
+          throw new Error("boom: exemplars");
+        },
+        labels: {
+          names: ["tenant"],
+          fromRequest: (): string[] => {
+            throw new Error("boom: labels");
+          },
+        },
+        filter: (): boolean => {
+          throw new Error("boom: filter");
+        },
+      };
+      const sm = new ServerMetrics({ registry: registry as never, ...(side === "server" ? broken : {}) });
+      const cm = new ClientMetrics({ registry: registry as never, ...(side === "client" ? broken : {}) });
       const server = await startServer([sm.interceptor]);
       servers.push(server);
+      let calls = 0;
       for (const p of protocols) {
         const client = pingClient(server, p, [cm.interceptor]);
         expect((await client.ping({ value: "x" })).value).to.equal("x");
@@ -82,21 +90,22 @@ describe("faults: misuse", () => {
         expect(got).to.deep.equal([0, 1]);
         const res = await client.pingClientStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }));
         expect(res.counter).to.equal(2);
+        calls += 4;
         if (p.httpVersion === "2") {
           const echoed: string[] = [];
           for await (const m of client.pingStream(requests([{ value: "a" }, { value: "b" }], { n: 0 }))) echoed.push(m.value);
           expect(echoed).to.deep.equal(["a", "b"]);
+          calls++;
         }
       }
-      // A read of the registry still works; every count of the broken side
-      // waits, and each failed hand-over to prom-client is reported.
-      const broken = counterSeries(await series(registry));
-      expect(Object.keys(broken).filter((k) => k.startsWith(`grpc_${side}_`))).to.deep.equal([]);
-      expect(errors.length).to.be.greaterThan(0);
-      expect(errors.every((e) => e instanceof Error && /^boom: /.test(e.message))).to.equal(true);
-      // Once prom-client works again, nothing was lost: both sides are exact.
-      for (const [metric, inc] of originals) metric.inc = inc;
       await quiesce(registry);
+      // Each call's exemplar and labels failed once; the filter once per method, and it kept the method.
+      const messages = errors.map((e) => (e as Error).message);
+      expect(messages.filter((m) => m === "boom: exemplars")).to.have.length(calls);
+      expect(messages.filter((m) => m === "boom: labels")).to.have.length(calls);
+      expect(messages.filter((m) => m === "boom: filter")).to.have.length(5);
+      expect(messages).to.have.length(2 * calls + 5);
+      // The broken side counted every call, with "" for the label it could not compute.
       const s = counterSeries(await series(registry));
       const tally = new Tally();
       for (const p of protocols) {
@@ -108,17 +117,25 @@ describe("faults: misuse", () => {
           tally.call("PingStream", { received: 2, sent: 2, code: "OK" }, { sent: 2, received: 2, code: "OK" });
         }
       }
-      expect(s).to.deep.equal(tally.series());
-      assertInvariants(s);
+      const expected: Record<string, number> = {};
+      for (const [k, v] of Object.entries(tally.series())) {
+        expected[k.startsWith(`grpc_${side}_`) ? k.replace(/\}$/, ',tenant=""}') : k] = v;
+      }
+      expect(s).to.deep.equal(expected);
     });
   }
 
   it("the default onError warns once on the console, whatever the number of failures", async () => {
     const registry = new Registry();
-    const sm = new ServerMetrics({ registry });
-    (registry.getSingleMetric("grpc_server_handled_total") as Counter<string>).inc = () => {
-      throw new Error("boom");
-    };
+    const sm = new ServerMetrics({
+      registry,
+      labels: {
+        names: ["tenant"],
+        fromRequest: () => {
+          throw new Error("boom");
+        },
+      },
+    });
     const server = await startServer([sm.interceptor]);
     servers.push(server);
     const warnings: unknown[][] = [];
@@ -128,13 +145,13 @@ describe("faults: misuse", () => {
       const client = pingClient(server, protocols[0], []);
       for (let i = 0; i < 5; i++) {
         await client.ping({ value: "x" });
-        await registry.metrics();
       }
     } finally {
       console.warn = warn;
     }
     expect(warnings.length).to.equal(1);
     expect(String(warnings[0][0])).to.match(/connectrpc-prometheus/);
+    expect((warnings[0][1] as Error).message).to.equal("boom");
   });
 
   it("the registry cleared while calls are in flight: the calls go on unaffected", async () => {

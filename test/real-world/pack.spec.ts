@@ -1,9 +1,12 @@
-// The packed package, as a user gets it: `npm pack`, installed from the
-// tarball into a fresh project with its peer dependencies, loaded with ESM
-// `import` and CommonJS `require`, type-checked against the shipped types,
-// and checked by @arethetypeswrong/cli and publint.
+// The packed package, as a user gets it today: the README's "Install" steps,
+// run as written. A clone (the files git has here, copied, since the clone's
+// URL is not reachable from a test), `npm ci` and `npm pack` in it, then the
+// README's install line in a fresh project next to it that already has the
+// Connect peers. The installed package is then loaded with ESM `import` and
+// CommonJS `require`, type-checked against the shipped types, and checked by
+// @arethetypeswrong/cli and publint.
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,11 +20,14 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const service = "connectrpc.prometheus.test.v1.PingService";
 
-/** The version of a package installed in this repo. */
-async function installed(name: string): Promise<string> {
-  const pkg = JSON.parse(await readFile(path.join(root, "node_modules", name, "package.json"), "utf8"));
+/** The version of a package installed in `dir`. */
+async function installedIn(dir: string, name: string): Promise<string> {
+  const pkg = JSON.parse(await readFile(path.join(dir, "node_modules", name, "package.json"), "utf8"));
   return pkg.version as string;
 }
+
+/** The version of a package installed in this repo. */
+const installed = (name: string) => installedIn(root, name);
 
 /**
  * The environment without the variables that `npm test` exports about this
@@ -29,46 +35,75 @@ async function installed(name: string): Promise<string> {
  * commands below must act on their own directories only. The user's own
  * npm_config_* (registry, cache, ...) stay.
  */
-const cleanEnv = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([k]) => !/^(npm_config_local_prefix|npm_package_\w+|npm_lifecycle_\w+|npm_command)$/i.test(k),
+const cleanEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^(npm_config_local_prefix|npm_package_\w+|npm_lifecycle_\w+|npm_command)$/i.test(k),
+    ),
   ),
-);
+  // Quieter, and from the cache when it can: settings, not steps.
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_prefer_offline: "true",
+};
 
 /** Runs a command; on failure, the error carries its output. */
-async function sh(cmd: string, args: string[], cwd: string, timeout = 120_000): Promise<string> {
+async function exec(cmd: string, args: string[], cwd: string, timeout = 120_000): Promise<{ stdout: string; stderr: string }> {
   try {
-    const { stdout } = await run(cmd, args, { cwd, env: cleanEnv, timeout, maxBuffer: 16 << 20, encoding: "utf8" });
-    return stdout;
+    return await run(cmd, args, { cwd, env: cleanEnv, timeout, maxBuffer: 16 << 20, encoding: "utf8" });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(" ")} failed in ${cwd}: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
   }
 }
 
-async function mtime(p: string): Promise<number> {
-  return (await stat(p)).mtimeMs;
+/** Runs a command and returns its standard output. */
+async function sh(cmd: string, args: string[], cwd: string, timeout = 120_000): Promise<string> {
+  return (await exec(cmd, args, cwd, timeout)).stdout;
+}
+
+/** The package's own package.json. */
+const ownPkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  repository: { url: string };
+  homepage: string;
+  bugs: { url: string };
+};
+
+/** The repository's web address, from package.json's repository.url. */
+const repoUrl = ownPkg.repository.url.replace(/^git\+/, "").replace(/\.git$/, "");
+
+/** The shell lines of a fenced sh block, without comments and blank lines. */
+function commands(body: string): string[] {
+  return body
+    .split("\n")
+    .map((l) => l.replace(/\s+#.*$/, "").trim())
+    .filter((l) => l && !l.startsWith("#"));
+}
+
+/** The two ```sh blocks of the README's "Install" section: in the clone, and in your project. */
+async function installSteps(): Promise<{ clone: string[]; project: string[] }> {
+  const readme = await readFile(path.join(root, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Install\n");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  const sh = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => commands(m[1]));
+  expect(sh, "two sh blocks in the README's Install section").to.have.length(2);
+  return { clone: sh[0], project: sh[1] };
 }
 
 /**
- * dist/ is fresh when every src/*.ts has its .js and .d.ts in both builds,
- * each newer than the source, and dist/cjs says it is CommonJS. `npm test`
- * builds before mocha, so there it always is.
+ * A clone of this repository at `dir`: the files that git has (tracked, and
+ * new ones not ignored), as they are in the work tree.
  */
-async function distIsFresh(): Promise<boolean> {
-  try {
-    const sources = (await readdir(path.join(root, "src"))).filter((f) => f.endsWith(".ts"));
-    if (!(await readFile(path.join(root, "dist/cjs/package.json"), "utf8")).includes("commonjs")) return false;
-    for (const f of sources) {
-      const base = f.slice(0, -3);
-      const src = await mtime(path.join(root, "src", f));
-      for (const out of ["esm", "cjs"].flatMap((d) => [`dist/${d}/${base}.js`, `dist/${d}/${base}.d.ts`])) {
-        if ((await mtime(path.join(root, out))) < src) return false;
-      }
-    }
-    return true;
-  } catch {
-    return false;
+async function fakeClone(dir: string): Promise<void> {
+  const files = (await sh("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], root)).split("\0").filter(Boolean);
+  expect(files, "git ls-files").to.include.members(["package.json", "package-lock.json", "README.md", "LICENSE"]);
+  for (const f of files) {
+    const from = path.join(root, f);
+    if (!(await stat(from).catch(() => undefined))?.isFile()) continue; // deleted in the work tree
+    await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+    await cp(from, path.join(dir, f));
   }
 }
 
@@ -174,47 +209,54 @@ describe("real world: the packed package", function () {
   let tmp = "";
   let tarball = "";
   let consumer = "";
-  let built = "";
+  let npmCiOutput = "";
 
   before(async function () {
-    this.timeout(300_000);
+    this.timeout(600_000);
     tmp = await mkdtemp(path.join(tmpdir(), "connectrpc-prometheus-pack-"));
-    // A copy of the package to pack, so that neither building nor packing
-    // touches the work tree (other runs may be building it).
-    const pkg = path.join(tmp, "pkg");
-    await mkdir(path.join(pkg, "scripts"), { recursive: true });
-    for (const f of ["package.json", "README.md", "tsconfig.json", "tsconfig.build.json"]) {
-      await cp(path.join(root, f), path.join(pkg, f));
-    }
-    await cp(path.join(root, "src"), path.join(pkg, "src"), { recursive: true });
-    await cp(path.join(root, "scripts/build.mjs"), path.join(pkg, "scripts/build.mjs"));
-    await symlink(path.join(root, "node_modules"), path.join(pkg, "node_modules"), "dir");
-    if (await distIsFresh()) {
-      built = "dist/ from `npm test`'s build step";
-      await cp(path.join(root, "dist"), path.join(pkg, "dist"), { recursive: true });
-    } else {
-      built = "`npm run build` in a copy";
-      await sh("npm", ["run", "build"], pkg, 240_000);
-    }
-    const packed = JSON.parse(await sh("npm", ["pack", "--json", "--pack-destination", tmp], pkg)) as { filename: string }[];
-    tarball = path.join(tmp, packed[0].filename);
+    const steps = await installSteps();
 
-    // A fresh project that installs the tarball and the peer dependencies, at
-    // the versions this repo tests with.
-    consumer = path.join(tmp, "consumer");
+    // In the clone, as the README says: git clone, cd, npm ci, npm pack.
+    let cwd = tmp;
+    let clone = "";
+    const output: Record<string, string> = {};
+    for (const step of steps.clone) {
+      const words = step.split(/\s+/);
+      if (words[0] === "git" && words[1] === "clone") {
+        expect(words[2], "the README clones the repository of package.json").to.equal(`${repoUrl}.git`);
+        clone = path.join(tmp, path.basename(words[2], ".git"));
+        await fakeClone(clone);
+      } else if (words[0] === "cd") {
+        cwd = path.resolve(cwd, words[1]);
+        expect(cwd, "the README's cd goes into the clone").to.equal(clone);
+      } else {
+        const { stdout, stderr } = await exec("sh", ["-c", step], cwd, 480_000);
+        output[step] = stdout + stderr;
+      }
+    }
+    expect(steps.clone.slice(2), "the steps in the clone").to.deep.equal(["npm ci", "npm pack"]);
+    npmCiOutput = output["npm ci"];
+    tarball = path.join(clone, `${ownPkg.name}-${ownPkg.version}.tgz`);
+    expect(await stat(tarball).catch(() => undefined), `${tarball} after npm pack`).to.not.equal(undefined);
+
+    // Your project, next to the clone: a Connect project (the peers at the
+    // versions this repo tests with), then the README's install line.
+    consumer = path.join(tmp, "project");
     await mkdir(consumer);
+    const peers = Object.fromEntries(
+      await Promise.all(["@connectrpc/connect", "@bufbuild/protobuf"].map(async (p) => [p, await installed(p)])),
+    );
     await writeFile(
       path.join(consumer, "package.json"),
-      JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2),
+      JSON.stringify({ name: "project", version: "1.0.0", private: true, dependencies: peers }, null, 2),
     );
-    const peers = await Promise.all(
-      ["@connectrpc/connect", "@bufbuild/protobuf", "prom-client"].map(async (p) => `${p}@${await installed(p)}`),
-    );
-    await sh(
-      "npm",
-      ["install", "--prefix", consumer, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball, ...peers],
-      consumer,
-    );
+    await sh("npm", ["install"], consumer);
+    expect(steps.project, "the install line").to.deep.equal([
+      `npm install ../${path.basename(clone)}/${path.basename(tarball)} prom-client`,
+    ]);
+    for (const step of steps.project) {
+      await sh("sh", ["-c", step], consumer);
+    }
 
     // The test service's generated code, as JavaScript for both module systems.
     const gen = await readFile(path.join(root, "gen/connectrpc/prometheus/test/v1/ping_pb.ts"), "utf8");
@@ -236,14 +278,36 @@ describe("real world: the packed package", function () {
     `grpc_${side}_handled_total{grpc_code="NotFound",grpc_method="PingError",grpc_service="${service}",grpc_type="unary"} 1`,
   ];
 
-  it("holds only dist/ (ESM and CommonJS, with declarations), README.md and package.json", async () => {
+  it(`npm ci in the clone warns of no engine mismatch on Node ${process.versions.node}`, () => {
+    expect(npmCiOutput).to.match(/added \d+ packages/);
+    expect(npmCiOutput.split("\n").filter((l) => /EBADENGINE/i.test(l))).to.deep.equal([]);
+  });
+
+  it("holds only dist/ (ESM and CommonJS, with declarations), LICENSE, README.md and package.json", async () => {
     const listed = (await sh("tar", ["-tzf", tarball], tmp)).trim().split("\n").map((f) => f.replace(/^package\//, ""));
-    const outside = listed.filter((f) => !f.startsWith("dist/") && f !== "README.md" && f !== "package.json");
-    expect(outside, `stray files (dist came from ${built})`).to.deep.equal([]);
-    for (const f of ["dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/cjs/package.json"]) {
+    const top = ["LICENSE", "README.md", "package.json"];
+    expect(listed.filter((f) => !f.startsWith("dist/") && !top.includes(f)), "stray files").to.deep.equal([]);
+    for (const f of [...top, "dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/cjs/package.json"]) {
       expect(listed).to.include(f);
     }
     expect(listed.filter((f) => /\.(ts|map)$/.test(f) && !f.endsWith(".d.ts"))).to.deep.equal([]);
+  });
+
+  it("installs as the README says: LICENSE (Apache-2.0), README.md and the repository links, with prom-client 15", async () => {
+    const pkgDir = path.join(consumer, "node_modules", ownPkg.name);
+    expect(await readFile(path.join(pkgDir, "LICENSE"), "utf8")).to.equal(await readFile(path.join(root, "LICENSE"), "utf8"));
+    expect(await readFile(path.join(pkgDir, "LICENSE"), "utf8")).to.include("Apache License\n                           Version 2.0, January 2004");
+    expect(await readFile(path.join(pkgDir, "README.md"), "utf8")).to.equal(await readFile(path.join(root, "README.md"), "utf8"));
+    const pkg = JSON.parse(await readFile(path.join(pkgDir, "package.json"), "utf8"));
+    expect([pkg.license, pkg.repository.url, pkg.homepage, pkg.bugs.url]).to.deep.equal([
+      "Apache-2.0",
+      `git+${repoUrl}.git`,
+      `${repoUrl}#readme`,
+      `${repoUrl}/issues`,
+    ]);
+    const project = JSON.parse(await readFile(path.join(consumer, "package.json"), "utf8"));
+    expect(project.dependencies[ownPkg.name]).to.equal(`file:../${path.basename(path.dirname(tarball))}/${path.basename(tarball)}`);
+    expect(await installedIn(consumer, "prom-client")).to.match(/^15\./);
   });
 
   it("works with ESM import: a real in-memory Connect call is recorded on both sides", async () => {
