@@ -61,6 +61,7 @@ export async function callConnect(client: Client<typeof PingService>, e: Entry):
     ac.abort();
   };
   const act = c.caller.act;
+  t.startAt = performance.now();
   if (act.kind === "abort" && act.at === 0) {
     if (c.server === "grpc-js") setTimeout(abort, blindAbortMs);
     else void e.ready.then(abort);

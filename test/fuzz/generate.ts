@@ -103,7 +103,7 @@ export function generateCall(rand: Rand, id: string, env: EnvOptions): Call {
     return k === "code" ? { kind: "code", code: int(1, 16) } : ({ kind: k } as End);
   };
   const pull = () => (streamsIn(kind) && chance(0.3) ? int(0, requests) : Infinity);
-  const scenario = weighted({ complete: 45, hang: 30, midstream: streamsOut(kind) ? 15 : 0, late: 10 });
+  const scenario = weighted({ complete: 45, hang: 30, midstream: streamsOut(kind) ? 15 : 0, late: 6 });
   if (scenario === "complete") {
     const p = pull();
     const h = handler({ pull: p, yields: streamsOut(kind) ? int(0, 4) : 0, gapMs: chance(0.2) ? int(1, 3) : 0, end: endOf() });
@@ -123,8 +123,8 @@ export function generateCall(rand: Rand, id: string, env: EnvOptions): Call {
     // slow: at least 60 ms of messages left when the caller gives up.
     const flood = chance(0.25);
     const at = int(1, 3);
-    const pad = flood ? pick([0, 1024]) : 0;
-    const yields = flood ? (pad ? int(200, 400) : int(2000, 3000)) : at + int(6, 10);
+    const pad = flood ? pick([100, 1024]) : 0;
+    const yields = flood ? (pad > 100 ? int(200, 400) : int(2000, 3000)) : at + int(6, 10);
     const end = endOf();
     return {
       ...base,
@@ -135,7 +135,7 @@ export function generateCall(rand: Rand, id: string, env: EnvOptions): Call {
   const end: End = weighted({ ok: 25, code: 60, plain: 15 }) === "code" ? { kind: "code", code: int(1, 16) } : chance(0.6) ? { kind: "ok" } : { kind: "plain" };
   return {
     ...base,
-    handler: handler({ yields: streamsOut(kind) ? int(0, 2) : 0, lateFraction: 0.82 + rand() * 0.08, end }),
-    caller: read({ deadlineMs: pick([800, 1200]) }),
+    handler: handler({ yields: streamsOut(kind) ? int(0, 2) : 0, lateFraction: 0.81 + rand() * 0.04, end }),
+    caller: read({ deadlineMs: pick([700, 1000]) }),
   };
 }

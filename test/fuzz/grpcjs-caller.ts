@@ -23,6 +23,7 @@ export async function callGrpcJs(client: GrpcPing, e: Entry): Promise<void> {
   md.set(tenantHeader, c.tenant);
   const opts: grpc.CallOptions = c.caller.deadlineMs !== undefined ? { deadline: Date.now() + c.caller.deadlineMs } : {};
   const act = c.caller.act;
+  t.startAt = performance.now();
   const at = act.kind === "read" ? -1 : act.at;
   let over = false;
   let call: grpc.ClientUnaryCall | grpc.ClientReadableStream<GrpcPingResponse> | undefined;

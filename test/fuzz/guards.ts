@@ -52,6 +52,7 @@ export function guard(ledger: Ledger, side: "server" | "client"): Interceptor {
     const code = (call?.guardCode ?? Code.Internal) as Code;
     if (onServer && g !== "none" && g !== "wrap") {
       e.entered = true;
+      e.handler.startAt = performance.now();
       e.guarded = true;
       if (!req.stream) e.handler.pulled = 1;
       if (g !== "answer") ended(e, req, { kind: "connect", code });

@@ -160,6 +160,7 @@ export function fuzzRoutes(ledger: Ledger) {
     const e = ledger.get(ctx.requestHeader.get(callHeader));
     if (e === undefined) throw new ConnectError("fuzz: unknown call", Code.FailedPrecondition);
     e.entered = true;
+    e.handler.startAt ??= performance.now();
     ctx.signal.addEventListener("abort", () => (e.handler.signalAt = Math.round(performance.now())), { once: true });
     return e;
   };

@@ -11,7 +11,7 @@ export const holes = {
   h4: "(4) client_stream: response counted in client msg_received although the call failed",
   h5: "(5) contextValues: a client-stream/bidi handler that returns before the client finished sending is never recorded",
   h9: "(9) server: a client's cancel recorded Internal, not Canceled",
-  reset: "(new) contextValues: a client reset after the server's answer (Connect-ES resets with INTERNAL_ERROR after an error) is recorded Internal",
+  reset: "(new) contextValues: a client reset after the server's answer (Connect-ES resets with INTERNAL_ERROR after an error) is recorded Internal, or DeadlineExceeded if the call had a deadline",
   stall: "(new) server: a stream whose client resets while connect-node waits to write (backpressure) is never recorded",
   send: "(new) client send histogram: no observation for a request the transport pulled when the call ended before the next pull",
   other: "unexplained",
@@ -44,8 +44,10 @@ export function classify(f: Failure): (keyof typeof holes)[] {
   const recoded = ds.some((d) => server(d) && handling(d) && d.got === 1 && d.want === 0);
   for (const d of ds) {
     if (server(d) && handling(d) && recoded) {
-      if (d.got === 1 && d.code === "DeadlineExceeded" && c.caller.deadlineMs !== undefined) out.add("h1");
-      else if (d.got === 1 && d.code === "Internal") out.add(f.entry.caller.gaveUp === undefined ? "reset" : "h9");
+      const answered = f.entry.caller.gaveUp === undefined;
+      if (d.got === 1 && d.code === "DeadlineExceeded" && c.handler.lateFraction !== undefined) out.add("h1");
+      else if (d.got === 1 && (d.code === "Internal" || d.code === "DeadlineExceeded") && answered) out.add("reset");
+      else if (d.got === 1 && d.code === "Internal") out.add("h9");
       else if (d.got !== 0) out.add("other");
       continue;
     }

@@ -17,7 +17,8 @@ export interface HandlerTruth {
   abortedAtEnd?: boolean;
   /** The handler's end came from its consumer (connect-node's `throw()` or `return()` after a failed write), not from itself. */
   forced?: boolean;
-  /** When (performance.now()) the call's signal aborted and the handler ended. */
+  /** When (performance.now()) the handler (or a server guard) started, the call's signal aborted, the handler ended. */
+  startAt?: number;
   signalAt?: number;
   endAt?: number;
 }
@@ -33,7 +34,8 @@ export interface CallerTruth {
   pulled: number;
   /** The caller gave up before the call ended: it aborted, or its deadline fired. */
   gaveUp?: "abort" | "deadline";
-  /** When (performance.now()) the caller aborted. */
+  /** When (performance.now()) the caller started the call, and aborted it. */
+  startAt?: number;
   abortedAt?: number;
   /** The raw error message, for reports. */
   message?: string;

@@ -14,7 +14,7 @@ export interface Alternative {
 
 /** Names of the documented limits and accepted races the fuzzer counts. */
 export const limits = {
-  h1Deadline: "HTTP/1.1 deadline recorded Canceled by the server",
+  h1Deadline: "HTTP/1.1 deadline recorded Canceled by the server (the request took longer than the slack to arrive)",
   grpcJsDeadline: "grpc-js client deadline recorded Canceled by the server",
   h2SendingAbort: "HTTP/2 abort while the client still sends, no contextValues: server records the handler's code",
   raceHandler: "race: caller gave up as the handler finished; server recorded the handler's code",
@@ -50,6 +50,17 @@ export function wireCode(c: Call, thrown: Thrown | undefined): CodeName {
   }
 }
 
+/**
+ * Whether the request took longer to reach the server than the slack the
+ * server allows a deadline (20%, at least 50 ms): only then may its clock
+ * guess take an HTTP/1.1 deadline for a cancel (docs/metrics.md, note 2).
+ */
+export function slow(e: Entry): boolean {
+  const ms = e.call.caller.deadlineMs ?? 0;
+  const latency = (e.handler.startAt ?? Infinity) - (e.caller.startAt ?? 0);
+  return latency > Math.max(50, 0.2 * ms);
+}
+
 interface Coded {
   readonly code: CodeName;
   readonly limit?: string;
@@ -73,7 +84,7 @@ export function serverCodes(e: Entry, o: EnvOptions): Coded[] {
       : c.client === "grpc-js"
         ? [{ code: "DeadlineExceeded" }, { code: "Canceled", limit: limits.grpcJsDeadline }]
         : c.http === "1.1"
-          ? [{ code: "DeadlineExceeded" }, { code: "Canceled", limit: limits.h1Deadline }]
+          ? [{ code: "DeadlineExceeded" }, ...(slow(e) ? [{ code: "Canceled" as const, limit: limits.h1Deadline }] : [])]
           : [{ code: "DeadlineExceeded" }];
   // A handler ended by its consumer (a write that failed because the client
   // had gone) did not finish before the caller gave up.
