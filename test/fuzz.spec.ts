@@ -21,7 +21,8 @@ describe("fuzz (issue 13)", function () {
       const r = await fuzz({ seed, calls });
       console.log(`      FUZZ seed ${seed}: ${r.calls} calls in ${r.batches} batches, ${r.seconds.toFixed(1)} s, ${r.callsPerSecond.toFixed(0)} calls/s`);
       for (const [k, n] of Object.entries(r.eligible)) console.log(`      FUZZ ${k}: ${r.limits[k] ?? 0} of ${n}`);
-      expect(r.failures.map((f) => f.report), "failing calls").to.deep.equal([]);
+      const reports = r.failures.map((f) => f.report).join("\n\n");
+      expect(r.failures.length, `failing batches; replay: npm run fuzz -- --seed ${seed} --calls ${calls}\n${reports}\n`).to.equal(0);
       expect(r.overBound, "documented limits over their bounds").to.deep.equal([]);
       expect(r.calls).to.equal(calls);
     } finally {

@@ -97,3 +97,13 @@ export async function replayAlone(o: EnvOptions, calls: readonly Call[], max = 3
   }
   return out;
 }
+
+/**
+ * replayCopies runs `n` copies of a call at once (each its own series), for a
+ * failure that needs concurrency: how many of them fail.
+ */
+export async function replayCopies(o: EnvOptions, call: Call, n = 10): Promise<number> {
+  const copies = Array.from({ length: n }, (_, i) => ({ ...call, id: `${call.id}.${i}` }));
+  const r = await runBatch({ ...o, perCall: true, tenantLabel: false }, copies, n);
+  return r.verdict.failures.length;
+}

@@ -16,7 +16,7 @@ const result = await fuzz({
   seed,
   calls,
   batchSize: arg("batch", 250),
-  concurrency: arg("concurrency", 24),
+  concurrency: arg("concurrency", 48),
   stopOnFailure: !process.argv.includes("--keep-going"),
   log: (line) => console.log(line),
 });

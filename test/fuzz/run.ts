@@ -1,7 +1,7 @@
 // The fuzz loop: seeded batches, half with a series per call and half
 // without, part of them under CPU load; every series checked exactly after
 // each batch; on a failure, the smallest failing call, replayed alone.
-import { replayAlone, runBatch } from "./batch.js";
+import { replayAlone, replayCopies, runBatch } from "./batch.js";
 import { diff } from "./compare.js";
 import type { Entry } from "./ledger.js";
 import { classify, holes } from "./holes.js";
@@ -69,7 +69,7 @@ function cover(coverage: Record<string, number>, c: Call, o: EnvOptions): void {
 export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
   const { seed, calls } = cfg;
   const batchSize = cfg.batchSize ?? 250;
-  const concurrency = cfg.concurrency ?? 24;
+  const concurrency = cfg.concurrency ?? 48;
   const log = cfg.log ?? (() => {});
   const rand = prng(seed);
   const start = performance.now();
@@ -145,13 +145,14 @@ async function reduce(
     const sorted = [...v.failures].sort((a, b) => size(a.entry.call) - size(b.entry.call));
     const f = sorted[0];
     const alone = await replayAlone(o, [f.entry.call]);
+    const copies = alone[0]?.failed ? 0 : await replayCopies(o, f.entry.call);
     const lines = [
       head,
       `${v.failures.length} failing calls; the smallest:`,
       `  ${describe(f.entry.call)}`,
       `  truth: ${truth(f.entry)}`,
       ...diff(f.expected, f.actual).map((l) => `  ${l}`),
-      alone[0]?.failed ? `  replayed alone: fails too` : `  replayed alone: passes (the failure needs the batch's concurrency or load)`,
+      alone[0]?.failed ? `  replayed alone: fails too` : `  replayed alone: passes; 10 concurrent copies: ${copies} fail (the failure needs concurrency or load)`,
       `  other failing calls: ${sorted.slice(1, 8).map((x) => describe(x.entry.call)).join("\n    ")}`,
     ];
     return { seed, batch, options: o, call: f.entry.call, report: lines.join("\n") };
@@ -161,10 +162,11 @@ async function reduce(
     const sorted = calls.map((e) => e.call).sort((a, b) => size(a) - size(b));
     const replayed = await replayAlone(o, sorted);
     const bad = replayed.find((x) => x.failed);
+    const copies = bad === undefined && sorted.length > 0 ? await replayCopies(o, sorted[0]) : 0;
     const lines = [
       head,
       `methods whose sums match no combination of the calls' records: ${v.methods.join(", ")}; ${replayed.length} calls replayed one by one`,
-      bad ? `  smallest failing call alone: ${describe(bad.call)}` : `  no call fails alone (the failure needs the batch's concurrency or load)`,
+      bad ? `  smallest failing call alone: ${describe(bad.call)}` : `  no call fails alone (the failure needs concurrency or load); 10 concurrent copies of the smallest, ${sorted[0] ? describe(sorted[0]) : "-"}: ${copies} fail`,
       ...(bad ? [`  truth: ${truth(bad.entry)}`, ...bad.lines.map((l) => `  ${l}`)] : []),
     ];
     return { seed, batch, options: o, call: bad?.call, report: lines.join("\n") };
