@@ -114,8 +114,13 @@ export function generateCall(rand: Rand, id: string, env: EnvOptions): Call {
     const yields = streamsOut(kind) ? int(0, 3) : 0;
     const caller = givesUp(yields, true);
     const ignoreMs = (caller.deadlineMs ?? 0) + int(200, 400);
-    const end: End = chance(0.6) ? { kind: "hang-honour" } : { kind: "hang-ignore", ms: ignoreMs, extra: streamsOut(kind) ? int(0, 2) : 0 };
-    // A held-open request stream is read to its end: the handler waits for more input.
+    // A held-open request stream is read to its end: the handler waits for
+    // more input, and then hangs, or answers at once (the documented HTTP/2
+    // limit: connect-node shows it a clean end of input before the reset).
+    const end: End =
+      caller.holdOpen && chance(0.5) ? endOf()
+      : chance(0.6) ? { kind: "hang-honour" }
+      : { kind: "hang-ignore", ms: ignoreMs, extra: streamsOut(kind) ? int(0, 2) : 0 };
     return { ...base, handler: handler({ pull: caller.holdOpen ? Infinity : pull(), yields: caller.holdOpen ? 0 : yields, end }), caller };
   }
   if (scenario === "midstream") {

@@ -107,7 +107,14 @@ async function* tracked(e: Entry, ctx: HandlerContext, body: AsyncGenerator<Ping
 /** Pulls up to `limit` requests; stops early as `break` would. Marks ready when it waits for more than the caller sends. */
 async function pullOne(e: Entry, it: AsyncIterator<PingRequest>): Promise<boolean> {
   if (e.handler.pulled >= e.call.caller.requests) e.markReady();
-  const r = await it.next();
+  let r: IteratorResult<PingRequest>;
+  try {
+    r = await it.next();
+  } catch (err) {
+    // The request stream failed (a client hang-up over HTTP/1.1): the handler's end is not its own.
+    e.handler.forced = true;
+    throw err;
+  }
   if (r.done === true) return false;
   e.handler.pulled++;
   return true;

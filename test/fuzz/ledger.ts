@@ -15,7 +15,7 @@ export interface HandlerTruth {
   thrown?: Thrown;
   /** Whether the call's signal had aborted when the handler ended. */
   abortedAtEnd?: boolean;
-  /** The handler's end came from its consumer (connect-node's `throw()` or `return()` after a failed write), not from itself. */
+  /** The handler's end was not its own: connect-node ended it (`throw()`, `return()`) after a failed write, or its request stream failed. */
   forced?: boolean;
   /** When (performance.now()) the handler (or a server guard) started, the call's signal aborted, the handler ended. */
   startAt?: number;

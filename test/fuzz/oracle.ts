@@ -92,10 +92,8 @@ export function serverCodes(e: Entry, o: EnvOptions): Coded[] {
   // The handler ended before its signal aborted.
   const sending = c.caller.holdOpen && c.http === "2" && (c.kind === "client_stream" || c.kind === "bidi");
   if (sending && o.contextValues) return abort;
-  return [
-    { code: wire, limit: sending ? limits.h2SendingAbort : limits.raceHandler },
-    ...abort.map((a) => ({ code: a.code, limit: a.limit ?? limits.raceAbort })),
-  ];
+  if (sending) return [{ code: wire, limit: limits.h2SendingAbort }, ...abort];
+  return [{ code: wire, limit: limits.raceHandler }, ...abort.map((a) => ({ code: a.code, limit: a.limit ?? limits.raceAbort }))];
 }
 
 function put(out: Record<string, number>, name: string, labels: Record<string, string>, n: number): void {
