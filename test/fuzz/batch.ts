@@ -30,6 +30,7 @@ export async function settle(env: Env, entries: readonly Entry[], ms = 2500): Pr
   while (Date.now() < until && inFlight(await series(env.registry)) !== 0) await delay(5);
 }
 
+/** BatchResult is what a batch left: the ledger entries, the verdict, onError reports, its duration. */
 export interface BatchResult {
   readonly entries: Entry[];
   readonly verdict: Verdict;

@@ -7,6 +7,7 @@ import type { Entry } from "./ledger.js";
 import type { EnvOptions } from "./plan.js";
 import { expectations, type Alternative } from "./oracle.js";
 
+/** Series maps `name{labels}` (labels sorted) to a sample value. */
 export type Series = Record<string, number>;
 
 /** parse splits `name{a="1",b="2"}` into its name and labels. */
@@ -55,6 +56,7 @@ export interface Failure {
   readonly actual: Series;
 }
 
+/** Verdict is the outcome of comparing a registry with the oracle. */
 export interface Verdict {
   /** Failing calls (per-call mode). */
   readonly failures: Failure[];

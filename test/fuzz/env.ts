@@ -17,6 +17,7 @@ import { callHeader, Ledger, tenantHeader, type Entry } from "./ledger.js";
 import type { Call, EnvOptions } from "./plan.js";
 import { startRawServer, type RawServer } from "./raw-server.js";
 
+/** Env is one batch's environment. */
 export interface Env {
   readonly options: EnvOptions;
   readonly registry: Registry<RegistryContentType>;
@@ -27,8 +28,9 @@ export interface Env {
   close(): Promise<void>;
 }
 
-/** The const labels and custom buckets the fuzzer uses. */
+/** fuzzConstLabels are the const labels of an environment with `constLabels`. */
 export const fuzzConstLabels = { fuzz_env: "fuzz" };
+/** fuzzBuckets are the buckets of an environment with `customBuckets`. */
 export const fuzzBuckets = [0.001, 0.01, 0.1, 1, 10];
 
 /** The metrics options of a side, from the environment's options. */

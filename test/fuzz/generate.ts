@@ -5,9 +5,11 @@
 import { prng } from "../faults/lib.js";
 import { kinds, type Call, type CallerPlan, type End, type EnvOptions, type Guard, type HandlerPlan, type Kind, type Proto, type Http, type RawPlan } from "./plan.js";
 
+/** Rand is a seeded PRNG: a number in [0, 1) per call. */
 export type Rand = () => number;
 export { prng };
 
+/** tools makes the draws the generator uses from a PRNG. */
 export function tools(rand: Rand) {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -126,7 +128,7 @@ export function generateCall(rand: Rand, id: string, env: EnvOptions): Call {
   if (scenario === "midstream") {
     // Slowly, or a flood that fills the flow-control window (backpressure).
     // slow: at least 60 ms of messages left when the caller gives up.
-    const flood = chance(0.25);
+    const flood = chance(0.4);
     const at = int(1, 3);
     const pad = flood ? pick([100, 1024]) : 0;
     const yields = flood ? (pad > 100 ? int(200, 400) : int(2000, 3000)) : at + int(6, 10);

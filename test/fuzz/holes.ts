@@ -2,6 +2,7 @@
 // oracle. Only a label for the report: every failure fails the run, named or
 // not.
 import { diff, parse, type Failure } from "./compare.js";
+import type { EnvOptions } from "./plan.js";
 
 /** The holes of issue 13 (numbered as the lead numbered them), and those the fuzzer found besides. */
 export const holes = {
@@ -34,7 +35,7 @@ function deltas(f: Failure): Delta[] {
 }
 
 /** classify names the holes a failing call shows. */
-export function classify(f: Failure): (keyof typeof holes)[] {
+export function classify(f: Failure, o?: EnvOptions): (keyof typeof holes)[] {
   const c = f.entry.call;
   const out = new Set<keyof typeof holes>();
   const ds = deltas(f);
@@ -45,7 +46,9 @@ export function classify(f: Failure): (keyof typeof holes)[] {
   for (const d of ds) {
     if (server(d) && handling(d) && recoded) {
       const answered = f.entry.caller.gaveUp === undefined;
-      if (d.got === 1 && d.code === "DeadlineExceeded" && c.handler.lateFraction !== undefined) out.add("h1");
+      // A reset after the answer needs contextValues and a status in the body (gRPC-Web, Connect).
+      const resettable = o?.contextValues === true && c.proto !== "grpc";
+      if (d.got === 1 && d.code === "DeadlineExceeded" && c.handler.lateFraction !== undefined && !resettable) out.add("h1");
       else if (d.got === 1 && (d.code === "Internal" || d.code === "DeadlineExceeded") && answered) out.add("reset");
       else if (d.got === 1 && d.code === "Internal") out.add("h9");
       else if (d.got !== 0) out.add("other");

@@ -1,4 +1,5 @@
 // The long fuzz run: npm run fuzz -- --seed S --calls N [--batch B] [--concurrency C] [--keep-going]
+// [--batch-only K: run only batch K of that seed] [--verbose: every failing call] [--coverage]
 // Prints each batch, the figures, every documented limit's count and, on a
 // failure, the seed and the smallest failing call; exits 1 on a failure.
 import { fuzz } from "./run.js";
@@ -18,6 +19,8 @@ const result = await fuzz({
   batchSize: arg("batch", 250),
   concurrency: arg("concurrency", 48),
   stopOnFailure: !process.argv.includes("--keep-going"),
+  onlyBatch: process.argv.includes("--batch-only") ? arg("batch-only", 0) : undefined,
+  verbose: process.argv.includes("--verbose"),
   log: (line) => console.log(line),
 });
 console.log(`\nseed ${result.seed}: ${result.calls} calls in ${result.batches} batches, ${result.seconds.toFixed(1)} s, ${result.callsPerSecond.toFixed(0)} calls/s`);

@@ -7,6 +7,7 @@ export { codeNames, type CodeName };
 
 /** The four RPC kinds, as the fuzzer names them. */
 export type Kind = "unary" | "client_stream" | "server_stream" | "bidi";
+/** kinds lists the four RPC kinds. */
 export const kinds: readonly Kind[] = ["unary", "client_stream", "server_stream", "bidi"];
 
 /** The PingService method the fuzzer calls for each kind. */
@@ -25,7 +26,9 @@ export const grpcTypeOf: Readonly<Record<Kind, string>> = {
   bidi: "bidi_stream",
 };
 
+/** Proto is a Connect-ES protocol. */
 export type Proto = "grpc" | "grpc-web" | "connect";
+/** Http is an HTTP version. */
 export type Http = "1.1" | "2";
 
 /** Who answers: our instrumented connect-node server, a plain grpc-js server, a raw HTTP/2 server, or nothing. */
@@ -35,6 +38,7 @@ export type ClientPeer = "connect-node" | "grpc-js";
 
 /** An interceptor placed after ours: nothing, or one of four guards. */
 export type Guard = "none" | "throw" | "reject" | "answer" | "wrap";
+/** guards lists the guard behaviours. */
 export const guards: readonly Guard[] = ["none", "throw", "reject", "answer", "wrap"];
 
 /** How a handler ends after its messages. */

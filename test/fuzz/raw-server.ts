@@ -10,6 +10,7 @@ import { envelope } from "../support/raw-http2.js";
 import { response } from "./handlers.js";
 import { callHeader, type Ledger } from "./ledger.js";
 
+/** RawServer is a running raw HTTP/2 server. */
 export interface RawServer {
   readonly url: string;
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import { limits } from "./oracle.js";
 import { generateCall, generateEnv, prng } from "./generate.js";
 import { describe, methodOf, size, type Call, type EnvOptions } from "./plan.js";
 
+/** FuzzConfig says how long to fuzz and with which seed. */
 export interface FuzzConfig {
   readonly seed: number;
   readonly calls: number;
@@ -16,6 +17,10 @@ export interface FuzzConfig {
   readonly concurrency?: number;
   /** Stop at the first failing batch (default true). */
   readonly stopOnFailure?: boolean;
+  /** Run only this batch (the others are generated, not run): to replay one. */
+  readonly onlyBatch?: number;
+  /** Log every failing call, not only the smallest. */
+  readonly verbose?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -28,6 +33,7 @@ export interface FuzzFailure {
   readonly report: string;
 }
 
+/** FuzzResult is what a fuzz run found and measured. */
 export interface FuzzResult {
   readonly seed: number;
   readonly calls: number;
@@ -80,20 +86,34 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
   let gaveUp = 0;
   const holeCounts: Record<string, number> = {};
   let made = 0;
+  let ran = 0;
   let batch = 0;
   while (made < calls && (failures.length === 0 || cfg.stopOnFailure === false)) {
     // Alternate a series per call and sums per method; every other pair under load.
     const o = generateEnv(rand, batch % 2 === 0, batch % 4 >= 2);
     const list = Array.from({ length: Math.min(batchSize, calls - made) }, (_, i) => generateCall(rand, `s${seed}b${batch}c${made + i}`, o));
     made += list.length;
+    if (cfg.onlyBatch !== undefined && cfg.onlyBatch !== batch) {
+      batch++;
+      continue;
+    }
+    ran += list.length;
     for (const c of list) cover(coverage, c, o);
     const r = await runBatch(o, list, concurrency);
     for (const [k, v] of Object.entries(r.verdict.limitCounts)) limitCounts[k] = (limitCounts[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.verdict.eligible)) eligible[k] = (eligible[k] ?? 0) + v;
     const v = r.verdict;
-    for (const f of v.failures) for (const h of classify(f)) holeCounts[holes[h]] = (holeCounts[holes[h]] ?? 0) + 1;
+    const named: Record<string, number> = {};
+    for (const f of v.failures) {
+      const hs = classify(f, o);
+      for (const h of hs) {
+        holeCounts[holes[h]] = (holeCounts[holes[h]] ?? 0) + 1;
+        named[h] = (named[h] ?? 0) + 1;
+      }
+      if (cfg.verbose) log(`  [${hs.join(",")}] ${describe(f.entry.call)}\n    truth: ${truth(f.entry)}\n    ${diff(f.expected, f.actual).join("\n    ")}`);
+    }
     gaveUp += r.entries.filter((e) => e.caller.gaveUp !== undefined && e.entered && e.call.server === "connect-node").length;
-    log(`batch ${batch}: ${list.length} calls in ${r.seconds.toFixed(1)} s ${JSON.stringify(o)} → ${v.failures.length} failing calls, ${v.methods.length} failing methods${r.errors.length ? `, ${r.errors.length} onError` : ""}`);
+    log(`batch ${batch}: ${list.length} calls in ${r.seconds.toFixed(1)} s ${JSON.stringify(o)} → ${v.failures.length} failing calls${v.failures.length ? ` ${JSON.stringify(named)}` : ""}, ${v.methods.length} failing methods${r.errors.length ? `, ${r.errors.length} onError` : ""}`);
     if (v.failures.length || v.methods.length || v.stray.length || r.errors.length) {
       failures.push(await reduce(seed, batch, o, r.entries, v, r.errors));
       log(failures[failures.length - 1].report);
@@ -102,7 +122,7 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
   }
   const seconds = (performance.now() - start) / 1000;
   const overBound = checkBounds(limitCounts, eligible, gaveUp);
-  return { seed, calls: made, batches: batch, seconds, callsPerSecond: made / seconds, failures, limits: limitCounts, eligible, holes: holeCounts, gaveUp, overBound, coverage };
+  return { seed, calls: ran, batches: batch, seconds, callsPerSecond: ran / seconds, failures, limits: limitCounts, eligible, holes: holeCounts, gaveUp, overBound, coverage };
 }
 
 /**
