@@ -116,8 +116,9 @@ export function histogramSamples(
         out.push({ value: acc, labels: withLe(labels, le[i], position), metricName: bucketName, exemplar });
       }
     }
-    const sum: Sample = { value: data.sum, labels, metricName: sumName };
-    const count: Sample = { value: data.count, labels, metricName: countName };
+    // prom-client's own `_sum` and `_count` samples carry an undefined exemplar.
+    const sum: Sample = { value: data.sum, labels, metricName: sumName, exemplar: undefined };
+    const count: Sample = { value: data.count, labels, metricName: countName, exemplar: undefined };
     if (countFirst) {
       out.push(count, sum);
     } else {
