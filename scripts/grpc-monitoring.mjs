@@ -21,10 +21,12 @@
 // It uses Node.js only (no dependencies), so it runs from a plain checkout.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { dashboard } from "./grpc-dashboard.mjs";
 
-const root = path.resolve(import.meta.dirname, "..");
+const self = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(self), "..");
 const ruleFiles = ["grpc.recording.yml", "grpc.rules.yml", "grpc.slo.yml"];
 const testFiles = ["grpc.recording.test.yml", "grpc.rules.test.yml", "grpc.slo.test.yml"];
 const defaultSlo = "99.9";
@@ -99,7 +101,7 @@ function main() {
   console.log(`wrote ${written.join(", ")} to ${values.out}`);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+if (process.argv[1] && path.resolve(process.argv[1]) === self) {
   try {
     main();
   } catch (e) {

@@ -4,7 +4,8 @@
 // and a prefixed copy that scripts/grpc-monitoring.mjs writes, and we send
 // known traffic. Then every query of docs/promql.md, every panel of the
 // Grafana dashboard (for both metric sets), every recorded series and every
-// alert is checked against the traffic, exactly.
+// alert is checked against the traffic, exactly; the queries of
+// docs/runbook.md are checked to run and to read series that exist.
 //
 // Exactness. rate() and increase() extrapolate: over a window [t-w, t] they
 // scale (last - first) by how far the first and last samples sit from the
@@ -15,17 +16,17 @@
 //  - a query evaluated at the timestamp of a scrape taken after all traffic
 //    has nothing to extrapolate forwards: increase() over a window that
 //    reaches back to the zero scrape is the exact count, and rate() is that
-//    count over the window's seconds. The raw panels and docs/promql.md are
-//    evaluated there.
+//    count over the window's seconds. Panels and queries that read the
+//    scraped metrics are evaluated there.
 //  - a recording rule is evaluated at its own time T, after the last scrape:
 //    rate() then adds the time from the last scrape to T (see
 //    counterRateFactor). The same factor applies to every series of the
 //    evaluation, so ratios and quantiles of recorded series are exact, and
 //    each recorded rate is the exact count times that factor over the
 //    window. The factor comes from the stored scrape timestamps; since the
-//    evaluation at T may have run while the scrape just before T was still
-//    being written, the newest two scrapes before T are the candidates, and
-//    every series of one rule must match the same one.
+//    evaluation at T may have run while the newest scrape before T was
+//    still being written, the newest three scrapes before T are the
+//    candidates, and every series of one rule must match the same one.
 // What is left is float rounding in sums, hence the relative tolerance 1e-9.
 //
 // Timing. Nothing waits for a fixed time. The test waits for Prometheus to
