@@ -1,7 +1,7 @@
-import type { Interceptor } from "@connectrpc/connect";
+import type { Interceptor, StreamRequest } from "@connectrpc/connect";
 import { callCode, isHangUp } from "./code.js";
 import { kHttp2Stream, type ObservedStream } from "./http2-stream.js";
-import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type Side } from "./lifecycle.js";
+import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
 import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
 
@@ -46,9 +46,25 @@ const server: Side = {
   stream: (req, call) => new ServerCall(req, call),
 };
 
+/**
+ * ServerCall ends on the first of: the response stream ends, throws or is
+ * closed; or the call's signal aborts before that (the client reset the
+ * stream, hung up, or its deadline passed). The signal matters where the
+ * response never ends: connect-node's response writer waits forever for a
+ * stream that the client reset while the handler waited to write.
+ */
 class ServerCall extends StreamCall {
   /** The handler saw its requests end cleanly. */
   sawEnd = false;
+
+  constructor(req: StreamRequest, call: CallStart) {
+    super(req, call);
+    req.signal.addEventListener("abort", this.onAbort);
+  }
+
+  private readonly onAbort = (): void => {
+    this.end(true, this.req.signal.reason);
+  };
 
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
     return new Received(source, this);
@@ -66,6 +82,7 @@ class ServerCall extends StreamCall {
    * hang-up without a code (a failed write). The wait is bounded.
    */
   protected finish(failed: boolean, error: unknown): void {
+    this.req.signal.removeEventListener("abort", this.onAbort);
     const { s, exemplar, start } = this.call;
     const seconds = elapsedSeconds(this.call);
     // The code as of now: the signal aborts when the call is over, too.
