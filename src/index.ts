@@ -9,3 +9,4 @@ export type {
 } from "./options.js";
 export type { AnyRequest } from "./call-labels.js";
 export type { FlavorName } from "./constants.js";
+export { traceExemplar } from "./trace-exemplar.js";
