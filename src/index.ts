@@ -4,6 +4,7 @@ export type {
   ClientMetricsOptions,
   HistogramOption,
   MetricsOptions,
+  MetricsRegistry,
   RequestLabelsOption,
   ServerMetricsOptions,
 } from "./options.js";
