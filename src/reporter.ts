@@ -1,6 +1,6 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { Registry, RegistryContentType } from "prom-client";
 import type { AnyRequest } from "./call-labels.js";
+import type { MetricsRegistry } from "./options.js";
 import { CallLabels } from "./call-labels.js";
 import { initializeCodeOrder, labelMethod, labelService, labelType } from "./constants.js";
 import { MetricFamily } from "./metric-family.js";
@@ -35,7 +35,7 @@ export class Reporter {
   /** A cache from descriptor objects, which are collected with their descriptors. */
   private readonly byMethod = new WeakMap<DescMethod, Series | null>();
   private readonly byMethodLabelled = new WeakMap<DescMethod, Map<string, Series> | null>();
-  private registry: Registry<RegistryContentType> | undefined;
+  private registry: MetricsRegistry | undefined;
 
   constructor(private readonly config: ReporterConfig) {
     const onError = config.onError;
@@ -189,7 +189,7 @@ export class Reporter {
  * Throws, before anything is registered, if the registry already has one of
  * the metrics: a registry holds each name once.
  */
-function refuseTaken(registry: Registry<RegistryContentType>, names: readonly string[]): void {
+function refuseTaken(registry: MetricsRegistry, names: readonly string[]): void {
   for (const name of names) {
     if (registry.getSingleMetric(name) !== undefined) {
       throw new Error(
