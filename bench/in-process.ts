@@ -99,20 +99,9 @@ export async function inProcess(arg: InProcessArg, report: Report): Promise<void
   report.add({ scenario: s2p, name: "unary overhead, library/pass-through", value: fmtRatio(overheadRatio(r.unary, "library", "pass-through"), 2) });
   report.add({ scenario: s2p, name: "unary overhead, defaults/pass-through", value: fmtRatio(overheadRatio(r.unary, "defaults", "pass-through"), 2) });
   report.add({ scenario: s2p, name: "stream overhead, pass-through (client+server)", value: fmtNumber(overhead(r.stream, "pass-through"), "ns/msg") });
-  const allOn = overheadRatio(r.stream, "library", "pass-through");
-  report.add({
-    scenario: s2p,
-    name: "stream overhead, library/pass-through",
-    value: fmtRatio(allOn, 2),
-    target: "≤ 1.5",
-    met: allOn.median <= 1.5,
-  });
-  const off = overheadRatio(r.stream, "defaults", "pass-through");
-  report.add({
-    scenario: s2p,
-    name: "stream overhead, defaults/pass-through",
-    value: fmtRatio(off, 2),
-    target: "≤ 1.2",
-    met: off.median <= 1.2,
-  });
+  // Through a transport the pass-through adds a fraction of a µs to tens of
+  // µs per message, less than the slices vary, so these ratios carry no
+  // target: scenario 7 measures the same ratios on the interceptors alone.
+  report.add({ scenario: s2p, name: "stream overhead, library/pass-through", value: fmtRatio(overheadRatio(r.stream, "library", "pass-through"), 2) });
+  report.add({ scenario: s2p, name: "stream overhead, defaults/pass-through", value: fmtRatio(overheadRatio(r.stream, "defaults", "pass-through"), 2) });
 }

@@ -39,7 +39,7 @@ export async function interceptorAlone(arg: InterceptorArg, report: Report): Pro
       `or of ${arg.streamBatch} server streams of ${arg.streamLength} messages; ${arg.budgetMs / 1000} s for each; CPU time; ` +
       `overheads are over bare, which is the await of next() itself`,
   );
-  const child = await Child.start("./interceptor-worker.ts", null, { timeoutMs: 300_000 });
+  const child = await Child.start("./interceptor-worker.ts", null, { exposeGc: true, timeoutMs: 300_000 });
   const r: InterceptorResult = await child.call("run", arg);
   await child.stop();
   report.note(s7, `${r.unary.length} unary rounds, ${r.stream.length} stream rounds done`);
@@ -65,6 +65,7 @@ export async function interceptorAlone(arg: InterceptorArg, report: Report): Pro
   }
   for (const side of sides) {
     const one: Sides = [side];
+    report.add({ scenario: s7, name: `stream ${side}, bare (the stream alone)`, value: fmtNumber(byRound(r.stream, (s) => s[`${side} bare`].cpuNs), "ns/msg") });
     for (const v of ["pass-through", "defaults", "library"] as const) {
       report.add({ scenario: s7, name: `stream ${side} overhead, ${v}`, value: fmtNumber(byRound(r.stream, (s) => over(s, v, one)), "ns/msg") });
     }

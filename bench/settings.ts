@@ -51,7 +51,7 @@ const full: Settings = {
     budgetMs: 18_000,
     slices: 10,
     unaryBatch: 200,
-    streamBatch: 4,
+    streamBatch: 2,
     streamLength: 1000,
     warmupCalls: 5000,
   },
@@ -85,11 +85,11 @@ const full: Settings = {
     minRounds: 5,
     budgetMs: 7000,
     slices: 10,
-    unaryBatch: 20_000,
-    streamBatch: 10,
+    unaryBatch: 50_000,
+    streamBatch: 50,
     streamLength: 1000,
-    warmupCalls: 20_000,
-    warmupStreams: 20,
+    warmupCalls: 50_000,
+    warmupStreams: 50,
   },
   scrape: {
     sizes: [10, 100, 1000],
@@ -137,7 +137,7 @@ const quick: Settings = {
     warmupCalls: 1000,
     sizeBudgetMs: 0,
   },
-  interceptor: { ...full.interceptor, rounds: 3, minRounds: 3, budgetMs: 0, slices: 6, unaryBatch: 10_000, streamBatch: 5, warmupCalls: 10_000, warmupStreams: 10 },
+  interceptor: { ...full.interceptor, rounds: 3, minRounds: 3, budgetMs: 0, slices: 6 },
   scrape: { ...full.scrape, rounds: 2, minRounds: 2, budgetMs: 0, slices: 4, heapMethods: 1000 },
 };
 
