@@ -6,7 +6,7 @@ import { initializeCodeOrder, labelMethod, labelService, labelType } from "./con
 import { MetricFamily } from "./metric-family.js";
 import type { ReporterConfig } from "./resolve-options.js";
 import { familiesOf } from "./families.js";
-import { codeCount, Series, type HistogramBounds, type Labels, type SeriesLabels } from "./series.js";
+import { Series, SeriesLabels, type HistogramBounds, type Labels } from "./series.js";
 
 /**
  * Reporter holds the series of one side and the metric families that read
@@ -175,13 +175,12 @@ export class Reporter {
       if (codeLast) codes();
       return Object.freeze(flavor.labelOrder === "sorted" ? sorted(labels) : labels);
     };
-    const codes = Array.from({ length: codeCount }, (_, c) => c);
-    return {
-      base: make([], 0),
-      handled: codes.map((c) => make(flavor.handledCodeLabels, c)),
-      // java-grpc-prometheus puts its header labels before the histogram's code label.
-      handlingByCode: codes.map((c) => make([flavor.histogramCodeLabel], c, true)),
-    };
+    return new SeriesLabels(make([], 0), (code, histogram) =>
+      histogram
+        ? // java-grpc-prometheus puts its header labels before the histogram's code label.
+          make([flavor.histogramCodeLabel], code, true)
+        : make(flavor.handledCodeLabels, code),
+    );
   }
 }
 
