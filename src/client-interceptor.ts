@@ -1,9 +1,10 @@
 import { Code, ConnectError, type Interceptor, type StreamRequest } from "@connectrpc/connect";
 import { now } from "./clock.js";
 import { callCode } from "./code.js";
-import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
+import { elapsedSeconds, ignore, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
 import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
+import type { Series } from "./series.js";
 
 /**
  * clientInterceptor follows each call a client makes: sent 1, and received 1
@@ -82,6 +83,7 @@ class ClientCall extends StreamCall {
  * transport takes to send it: from handing it over to the next pull.
  */
 class Sent<T> extends Wrapped<T> {
+  private readonly s: Series;
   private sendStart = -1;
 
   constructor(
@@ -89,38 +91,47 @@ class Sent<T> extends Wrapped<T> {
     private readonly call: ClientCall,
   ) {
     super(source);
+    this.s = call.call.s;
+  }
+
+  override next(): Promise<IteratorResult<T>> {
+    this.sent();
+    return super.next();
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
-    this.beforeNext();
+    this.sent();
     return super.return(value);
   }
 
   override throw(error?: unknown): Promise<IteratorResult<T>> {
-    this.beforeNext();
+    this.sent();
     return super.throw(error);
   }
 
-  /** The transport asks for the next message: it has sent the last one. */
-  protected override beforeNext(): void {
+  /** The transport asks for the next message, or is done: it has sent the last one. */
+  private sent(): void {
     if (this.sendStart >= 0) {
-      this.call.call.s.send?.observe((now() - this.sendStart) / 1000);
+      this.s.send!.observe((now() - this.sendStart) / 1000);
       this.sendStart = -1;
     }
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
-    if (r.done !== true) {
-      const { s, fail } = this.call.call;
-      s.sent++;
-      observeSize(s.sizeSent, this.call.req.method.input, r.value, fail);
-      if (s.send !== undefined) {
-        this.sendStart = now();
-      }
+    if (r.done === true) {
+      return;
+    }
+    const s = this.s;
+    s.sent++;
+    if (s.sizeSent !== undefined) {
+      observeSize(s.sizeSent, this.call.req.method.input, r.value, this.call.call.fail);
+    }
+    if (s.send !== undefined) {
+      this.sendStart = now();
     }
   };
 
-  protected readonly onError = (): void => {};
+  protected readonly onError = ignore;
 }
 
 /**
@@ -130,6 +141,7 @@ class Sent<T> extends Wrapped<T> {
  * does: the caller gets no message otherwise.
  */
 class Received<T> extends Wrapped<T> {
+  private readonly s: Series;
   /** Waits left to time: a client stream's single response is one wait, not two. */
   private waitsLeft: number;
   private recvStart = -1;
@@ -141,8 +153,17 @@ class Received<T> extends Wrapped<T> {
     private readonly call: ClientCall,
   ) {
     super(source);
-    const { s } = call.call;
+    const s = call.call.s;
+    this.s = s;
     this.waitsLeft = s.recv === undefined ? 0 : s.kind === "client_streaming" ? 1 : Infinity;
+  }
+
+  override next(): Promise<IteratorResult<T>> {
+    if (this.waitsLeft > 0) {
+      this.waitsLeft--;
+      this.recvStart = now();
+    }
+    return super.next();
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -155,38 +176,33 @@ class Received<T> extends Wrapped<T> {
     return super.throw(error);
   }
 
-  protected override beforeNext(): void {
-    if (this.waitsLeft > 0) {
-      this.waitsLeft--;
-      this.recvStart = now();
-    }
-  }
-
   private waited(): void {
     if (this.recvStart >= 0) {
-      this.call.call.s.recv?.observe((now() - this.recvStart) / 1000);
+      this.s.recv!.observe((now() - this.recvStart) / 1000);
       this.recvStart = -1;
     }
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
     this.waited();
-    const { call } = this;
-    const { s, fail } = call.call;
-    const kind = s.kind;
-    if (r.done !== true) {
-      this.received++;
-      if (kind === "client_streaming") {
-        this.single = r.value;
-      } else {
-        s.received++;
-        observeSize(s.sizeReceived, call.req.method.output, r.value, fail);
+    const { call, s } = this;
+    if (s.kind !== "client_streaming") {
+      if (r.done === true) {
+        call.end(false, undefined);
+        return;
       }
-    } else if (kind !== "client_streaming") {
-      call.end(false, undefined);
+      s.received++;
+      if (s.sizeReceived !== undefined) {
+        observeSize(s.sizeReceived, call.req.method.output, r.value, call.call.fail);
+      }
+    } else if (r.done !== true) {
+      this.received++;
+      this.single = r.value;
     } else if (this.received === 1) {
       s.received++;
-      observeSize(s.sizeReceived, call.req.method.output, this.single, fail);
+      if (s.sizeReceived !== undefined) {
+        observeSize(s.sizeReceived, call.req.method.output, this.single, call.call.fail);
+      }
       this.single = undefined;
       call.end(false, undefined);
     } else {

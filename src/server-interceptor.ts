@@ -1,9 +1,10 @@
 import type { Interceptor, StreamRequest } from "@connectrpc/connect";
 import { callCode, isHangUp } from "./code.js";
 import { kHttp2Stream, type ObservedStream } from "./http2-stream.js";
-import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
+import { elapsedSeconds, ignore, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
 import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
+import type { Series } from "./series.js";
 
 /**
  * serverInterceptor follows each call a server handles: received 1, and sent
@@ -128,25 +129,28 @@ function waitForClose(stream: ObservedStream, record: (rstCode: number) => void)
 
 /** Counts each request message that the handler pulls, and sees the end of the requests. */
 class Received<T> extends Wrapped<T> {
+  private readonly s: Series;
+
   constructor(
     source: AsyncIterable<T>,
     private readonly call: ServerCall,
   ) {
     super(source);
+    this.s = call.call.s;
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
-    const { call } = this;
     if (r.done === true) {
-      call.sawEnd = true;
-    } else {
-      const { s, fail } = call.call;
-      s.received++;
-      observeSize(s.sizeReceived, call.req.method.input, r.value, fail);
+      this.call.sawEnd = true;
+      return;
+    }
+    this.s.received++;
+    if (this.s.sizeReceived !== undefined) {
+      observeSize(this.s.sizeReceived, this.call.req.method.input, r.value, this.call.call.fail);
     }
   };
 
-  protected readonly onError = (): void => {};
+  protected readonly onError = ignore;
 }
 
 /**
@@ -155,11 +159,14 @@ class Received<T> extends Wrapped<T> {
  * fails to write and throws into it.
  */
 class Sent<T> extends Wrapped<T> {
+  private readonly s: Series;
+
   constructor(
     source: AsyncIterable<T>,
     private readonly call: ServerCall,
   ) {
     super(source);
+    this.s = call.call.s;
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -173,13 +180,13 @@ class Sent<T> extends Wrapped<T> {
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
-    const { call } = this;
     if (r.done === true) {
-      call.end(false, undefined);
-    } else {
-      const { s, fail } = call.call;
-      s.sent++;
-      observeSize(s.sizeSent, call.req.method.output, r.value, fail);
+      this.call.end(false, undefined);
+      return;
+    }
+    this.s.sent++;
+    if (this.s.sizeSent !== undefined) {
+      observeSize(this.s.sizeSent, this.call.req.method.output, r.value, this.call.call.fail);
     }
   };
 
@@ -187,4 +194,3 @@ class Sent<T> extends Wrapped<T> {
     this.call.end(true, e);
   };
 }
-
