@@ -50,11 +50,11 @@ class ClientCall extends StreamCall {
   }
 
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-    return new Sent(source, this);
+    return this.call.s.send === undefined ? new Sent(source, this) : new TimedSent(source, this);
   }
 
   responses<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-    return new Received(source, this);
+    return this.call.s.recv === undefined ? new Received(source, this) : new TimedReceived(source, this);
   }
 
   /**
@@ -78,21 +78,41 @@ class ClientCall extends StreamCall {
   };
 }
 
-/**
- * Counts each request message the transport pulls, and times how long the
- * transport takes to send it: from handing it over to the next pull.
- */
+/** Counts each request message the transport pulls. */
 class Sent<T> extends Wrapped<T> {
-  private readonly s: Series;
-  private sendStart = -1;
+  protected readonly s: Series;
 
   constructor(
     source: AsyncIterable<T>,
-    private readonly call: ClientCall,
+    protected readonly call: ClientCall,
   ) {
     super(source);
     this.s = call.call.s;
   }
+
+  protected readonly onResult = (r: IteratorResult<T>): void => {
+    if (r.done !== true) {
+      this.counted(r.value);
+    }
+  };
+
+  protected counted(message: T): void {
+    const s = this.s;
+    s.sent++;
+    if (s.sizeSent !== undefined) {
+      observeSize(s.sizeSent, this.call.req.method.input, message, this.call.call.fail);
+    }
+  }
+
+  protected readonly onError = ignore;
+}
+
+/**
+ * Sent, with `streamSendTimeHistogram`: it also times how long the transport
+ * takes to send each message, from handing it over to the next pull.
+ */
+class TimedSent<T> extends Sent<T> {
+  private sendStart = -1;
 
   override next(): Promise<IteratorResult<T>> {
     this.sent();
@@ -109,6 +129,11 @@ class Sent<T> extends Wrapped<T> {
     return super.throw(error);
   }
 
+  protected override counted(message: T): void {
+    super.counted(message);
+    this.sendStart = now();
+  }
+
   /** The transport asks for the next message, or is done: it has sent the last one. */
   private sent(): void {
     if (this.sendStart >= 0) {
@@ -116,22 +141,6 @@ class Sent<T> extends Wrapped<T> {
       this.sendStart = -1;
     }
   }
-
-  protected readonly onResult = (r: IteratorResult<T>): void => {
-    if (r.done === true) {
-      return;
-    }
-    const s = this.s;
-    s.sent++;
-    if (s.sizeSent !== undefined) {
-      observeSize(s.sizeSent, this.call.req.method.input, r.value, this.call.call.fail);
-    }
-    if (s.send !== undefined) {
-      this.sendStart = now();
-    }
-  };
-
-  protected readonly onError = ignore;
 }
 
 /**
@@ -141,10 +150,7 @@ class Sent<T> extends Wrapped<T> {
  * does: the caller gets no message otherwise.
  */
 class Received<T> extends Wrapped<T> {
-  private readonly s: Series;
-  /** Waits left to time: a client stream's single response is one wait, not two. */
-  private waitsLeft: number;
-  private recvStart = -1;
+  protected readonly s: Series;
   private received = 0;
   private single: T | undefined;
 
@@ -153,17 +159,7 @@ class Received<T> extends Wrapped<T> {
     private readonly call: ClientCall,
   ) {
     super(source);
-    const s = call.call.s;
-    this.s = s;
-    this.waitsLeft = s.recv === undefined ? 0 : s.kind === "client_streaming" ? 1 : Infinity;
-  }
-
-  override next(): Promise<IteratorResult<T>> {
-    if (this.waitsLeft > 0) {
-      this.waitsLeft--;
-      this.recvStart = now();
-    }
-    return super.next();
+    this.s = call.call.s;
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -176,12 +172,8 @@ class Received<T> extends Wrapped<T> {
     return super.throw(error);
   }
 
-  private waited(): void {
-    if (this.recvStart >= 0) {
-      this.s.recv!.observe((now() - this.recvStart) / 1000);
-      this.recvStart = -1;
-    }
-  }
+  /** A wait for a message ended. */
+  protected waited(): void {}
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
     this.waited();
@@ -216,4 +208,29 @@ class Received<T> extends Wrapped<T> {
     this.waited();
     this.call.end(true, e);
   };
+}
+
+/**
+ * Received, with `streamReceiveTimeHistogram`: it also times each wait for a
+ * message, as Go times each `RecvMsg`.
+ */
+class TimedReceived<T> extends Received<T> {
+  /** Waits left to time: a client stream's single response is one wait, not two. */
+  private waitsLeft = this.s.kind === "client_streaming" ? 1 : Infinity;
+  private recvStart = -1;
+
+  override next(): Promise<IteratorResult<T>> {
+    if (this.waitsLeft > 0) {
+      this.waitsLeft--;
+      this.recvStart = now();
+    }
+    return super.next();
+  }
+
+  protected override waited(): void {
+    if (this.recvStart >= 0) {
+      this.s.recv!.observe((now() - this.recvStart) / 1000);
+      this.recvStart = -1;
+    }
+  }
 }
