@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test` runs this first (pretest). It installs the Debian packages that
 # the real-world tests use, if they are missing: prometheus (the prometheus
-# and promtool commands) and chromium. Installing needs root and apt-get, as
+# and promtool commands), prometheus-pushgateway and chromium. Installing needs root and apt-get, as
 # on CI and on the project's machines. Safe to run again: it does nothing when
 # everything is there.
 #
@@ -12,9 +12,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # What the tests run: test/support/prometheus.ts honours PROMETHEUS_BIN and
-# PROMTOOL_BIN; test/support/browser.ts starts /usr/bin/chromium.
+# PROMTOOL_BIN, test/real-world/prometheus-pushgateway.spec.ts PUSHGATEWAY_BIN;
+# test/support/browser.ts starts /usr/bin/chromium.
 prometheus_bin="${PROMETHEUS_BIN:-prometheus}"
 promtool_bin="${PROMTOOL_BIN:-promtool}"
+pushgateway_bin="${PUSHGATEWAY_BIN:-prometheus-pushgateway}"
 chromium_bin=/usr/bin/chromium
 
 need=()
@@ -25,6 +27,7 @@ add() {
 }
 command -v "$prometheus_bin" >/dev/null 2>&1 || add prometheus
 command -v "$promtool_bin" >/dev/null 2>&1 || add prometheus
+command -v "$pushgateway_bin" >/dev/null 2>&1 || add prometheus-pushgateway
 [ -x "$chromium_bin" ] || add chromium
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -42,6 +45,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
           echo "  prometheus (the prometheus and promtool commands) is needed by:"
           specs '\bstartPrometheus\(|\bpromtool\('
           ;;
+        prometheus-pushgateway)
+          echo "  prometheus-pushgateway ($pushgateway_bin) is needed by:"
+          specs '\bpushgatewayBin\b'
+          ;;
         chromium)
           echo "  chromium ($chromium_bin) is needed by:"
           specs 'support/browser\.js'
@@ -57,7 +64,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for cmd in "$prometheus_bin" "$promtool_bin"; do
+for cmd in "$prometheus_bin" "$promtool_bin" "$pushgateway_bin"; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "system-deps: apt-get installed ${need[*]}, but $cmd is still missing" >&2; exit 1; }
 done
 [ -x "$chromium_bin" ] || { echo "system-deps: apt-get installed ${need[*]}, but $chromium_bin is still missing" >&2; exit 1; }

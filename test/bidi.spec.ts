@@ -1,10 +1,31 @@
+// Every expected count comes from the test's own traffic: the requests the
+// transport pulled from the caller's iterable, the responses the caller got,
+// the code it saw.
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { PingRequestSchema } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { counters } from "./support/expect.js";
-import { drain, outcome, requests, useFixture } from "./support/fixture.js";
+import { codeAndCount, useFixture } from "./support/fixture.js";
 import { protocols } from "./support/harness.js";
 
 const bidi = { type: "bidi_stream", method: "PingStream" } as const;
+
+type PingInit = MessageInitShape<typeof PingRequestSchema>;
+
+/** The requests of one call, counting how many the transport pulled. */
+function counted(...items: PingInit[]): AsyncIterable<PingInit> & { pulled: number } {
+  const out = {
+    pulled: 0,
+    async *[Symbol.asyncIterator]() {
+      for (const item of items) {
+        out.pulled++;
+        yield item;
+      }
+    },
+  };
+  return out;
+}
 
 for (const p of protocols.filter((p) => p.httpVersion === "2")) {
   describe(`bidi_stream over ${p.name}`, () => {
@@ -12,65 +33,82 @@ for (const p of protocols.filter((p) => p.httpVersion === "2")) {
 
     describe("server", () => {
       it("counts each message both ways and OK at the end", async () => {
-        expect(await drain(f.client(p).pingStream(requests({ value: "a" }, { value: "b" }, { value: "c" })))).to.equal(3);
+        // The handler echoes each request, and reads them all.
+        const reqs = counted({ value: "a" }, { value: "b" }, { value: "c" });
+        const [code, got] = await codeAndCount(() => f.client(p).pingStream(reqs));
+        expect([code, reqs.pulled, got]).to.deep.equal(["OK", 3, 3]);
         expect(await f.settled("grpc_server_")).to.deep.equal(
-          counters("server", [{ ...bidi, started: 1, received: 3, sent: 3, handled: { OK: 1 } }]),
+          counters("server", [{ ...bidi, started: 1, received: reqs.pulled, sent: got, handled: { [code]: 1 } }]),
         );
       });
 
       it("counts the messages before an error, and its code", async () => {
-        const call = f.client(p).pingStream(requests({ value: "a" }, { errorCodeReturned: Code.Unavailable }));
-        expect(await outcome(() => drain(call))).to.equal("Unavailable");
+        // The handler echoes the first request and fails on the second.
+        const reqs = counted({ value: "a" }, { errorCodeReturned: Code.Unavailable });
+        const [code, got] = await codeAndCount(() => f.client(p).pingStream(reqs));
+        expect([code, reqs.pulled, got]).to.deep.equal(["Unavailable", 2, 1]);
         expect(await f.settled("grpc_server_")).to.deep.equal(
-          counters("server", [{ ...bidi, started: 1, received: 2, sent: 1, handled: { Unavailable: 1 } }]),
+          counters("server", [{ ...bidi, started: 1, received: reqs.pulled, sent: got, handled: { [code]: 1 } }]),
         );
       });
 
       it("records Canceled when the client cancels mid-stream", async () => {
+        // The handler echoes the first request, then waits on the second
+        // until the client cancels, once it has the first response.
         const ac = new AbortController();
-        const result = await outcome(async () => {
-          for await (const _ of f.client(p).pingStream(requests({ value: "a" }, { waitForCancel: true }), { signal: ac.signal })) {
+        const reqs = counted({ value: "a" }, { waitForCancel: true });
+        let got = 0;
+        const [code] = await codeAndCount(async () => {
+          for await (const _ of f.client(p).pingStream(reqs, { signal: ac.signal })) {
+            got++;
             ac.abort();
           }
         });
-        expect(result).to.equal("Canceled");
+        expect([code, reqs.pulled, got]).to.deep.equal(["Canceled", 2, 1]);
         expect(await f.settled("grpc_server_")).to.deep.equal(
-          counters("server", [{ ...bidi, started: 1, received: 2, sent: 1, handled: { Canceled: 1 } }]),
+          counters("server", [{ ...bidi, started: 1, received: reqs.pulled, sent: got, handled: { [code]: 1 } }]),
         );
       });
     });
 
     describe("client", () => {
       it("counts each message both ways and OK at the end", async () => {
-        expect(await drain(f.client(p).pingStream(requests({ value: "a" }, { value: "b" })))).to.equal(2);
+        const reqs = counted({ value: "a" }, { value: "b" });
+        const [code, got] = await codeAndCount(() => f.client(p).pingStream(reqs));
+        expect([code, reqs.pulled, got]).to.deep.equal(["OK", 2, 2]);
         expect(await f.settled("grpc_client_")).to.deep.equal(
-          counters("client", [{ ...bidi, started: 1, received: 2, sent: 2, handled: { OK: 1 } }]),
+          counters("client", [{ ...bidi, started: 1, received: got, sent: reqs.pulled, handled: { [code]: 1 } }]),
         );
       });
 
       it("records the code it saw, after the messages it received", async () => {
-        const call = f.client(p).pingStream(requests({ value: "a" }, { value: "b" }, { errorCodeReturned: Code.Unimplemented }));
-        expect(await outcome(() => drain(call))).to.equal("Unimplemented");
+        const reqs = counted({ value: "a" }, { value: "b" }, { errorCodeReturned: Code.Unimplemented });
+        const [code, got] = await codeAndCount(() => f.client(p).pingStream(reqs));
+        expect([code, reqs.pulled, got]).to.deep.equal(["Unimplemented", 3, 2]);
         expect(await f.settled("grpc_client_")).to.deep.equal(
-          counters("client", [{ ...bidi, started: 1, received: 2, sent: 3, handled: { Unimplemented: 1 } }]),
+          counters("client", [{ ...bidi, started: 1, received: got, sent: reqs.pulled, handled: { [code]: 1 } }]),
         );
       });
 
       it("records Canceled for a stream that is aborted and never read again", async () => {
         const ac = new AbortController();
-        const it = f.client(p).pingStream(requests({ value: "a" }, { waitForCancel: true }), { signal: ac.signal })[Symbol.asyncIterator]();
+        const reqs = counted({ value: "a" }, { waitForCancel: true });
+        const it = f.client(p).pingStream(reqs, { signal: ac.signal })[Symbol.asyncIterator]();
         expect((await it.next()).done).to.equal(false);
         ac.abort();
-        expect(await f.settled("grpc_client_")).to.deep.equal(
-          counters("client", [{ ...bidi, started: 1, received: 1, sent: 2, handled: { Canceled: 1 } }]),
-        );
+        const s = await f.settled("grpc_client_");
+        // Read after the call ended: the transport pulls nothing more then.
+        expect(s).to.deep.equal(counters("client", [{ ...bidi, started: 1, received: 1, sent: reqs.pulled, handled: { Canceled: 1 } }]));
+        expect(reqs.pulled).to.be.within(1, 2);
       });
 
       it("records DeadlineExceeded when its deadline passes", async () => {
-        const call = f.client(p).pingStream(requests({ value: "a" }, { waitForCancel: true }), { timeoutMs: 150 });
-        expect(await outcome(() => drain(call))).to.equal("DeadlineExceeded");
+        const reqs = counted({ value: "a" }, { waitForCancel: true });
+        const [code, got] = await codeAndCount(() => f.client(p).pingStream(reqs, { timeoutMs: 150 }));
+        expect([code, got]).to.deep.equal(["DeadlineExceeded", 1]);
+        expect(reqs.pulled).to.be.within(1, 2);
         expect(await f.settled("grpc_client_")).to.deep.equal(
-          counters("client", [{ ...bidi, started: 1, received: 1, sent: 2, handled: { DeadlineExceeded: 1 } }]),
+          counters("client", [{ ...bidi, started: 1, received: got, sent: reqs.pulled, handled: { [code]: 1 } }]),
         );
       });
     });
@@ -82,13 +120,14 @@ for (const p of protocols.filter((p) => p.httpVersion === "1.1")) {
     const f = useFixture();
 
     it("is refused by the server before any interceptor: only the client records it, as Unknown", async () => {
-      expect(await outcome(() => drain(f.client(p).pingStream(requests({ value: "a" }))))).to.equal("Unknown");
+      const reqs = counted({ value: "a" });
+      const [code, got] = await codeAndCount(() => f.client(p).pingStream(reqs));
+      expect([code, got]).to.deep.equal(["Unknown", 0]);
       expect(await f.settled("grpc_server_")).to.deep.equal({});
-      const client = await f.settled("grpc_client_");
-      // The request may or may not have been pulled before the 505 arrived.
-      const sent = client[Object.keys(client).find((k) => k.startsWith("grpc_client_msg_sent_total")) ?? ""] ?? 0;
-      expect(client).to.deep.equal(
-        counters("client", [{ ...bidi, started: 1, received: 0, sent, handled: { Unknown: 1 } }]),
+      // The request may or may not have been pulled before the 505 arrived:
+      // sent is what the transport pulled.
+      expect(await f.settled("grpc_client_")).to.deep.equal(
+        counters("client", [{ ...bidi, started: 1, received: got, sent: reqs.pulled, handled: { [code]: 1 } }]),
       );
     });
   });

@@ -39,35 +39,76 @@ describe("callCode (the one place that decides a code)", () => {
     });
     it("counts an HTTP/2 stream reset as an abort, when the server can see it", () => {
       expect(callCode(true, false, undefined, req(), now, 8)).to.equal(Code.Canceled);
-      expect(callCode(true, false, undefined, req(), now, 2)).to.equal(Code.Internal);
+      // An INTERNAL_ERROR reset, or a lost connection (Node reports a TCP reset as one), is the client gone.
+      expect(callCode(true, false, undefined, req(), now, 2)).to.equal(Code.Canceled);
+      expect(callCode(true, false, undefined, req(), now, 1)).to.equal(Code.Canceled);
+      // The codes connect-node gives the other resets stay.
+      expect(callCode(true, false, undefined, req(), now, 7)).to.equal(Code.Unavailable);
+      expect(callCode(true, false, undefined, req(), now, 11)).to.equal(Code.ResourceExhausted);
       expect(callCode(true, false, undefined, req({ "grpc-timeout": "10S" }), now, 2)).to.equal(Code.DeadlineExceeded);
       expect(callCode(true, false, undefined, req(), now, 0)).to.equal(0);
     });
-    it("never replaces the handler's own code by the clock, however late it comes", () => {
-      const started = now - 10_000;
-      expect(callCode(true, true, new Error("x"), req({ "connect-timeout-ms": "150" }), started)).to.equal(Code.Internal);
-      expect(callCode(true, true, new ConnectError("x", Code.PermissionDenied), req({ "grpc-timeout": "50m" }), started)).to.equal(Code.PermissionDenied);
-      expect(callCode(true, false, undefined, req({ "grpc-timeout": "1m" }), started)).to.equal(0);
-    });
-    it("is DeadlineExceeded for a hang-up without a code once the deadline has passed by the server's clock", () => {
+    describe("deadlines", () => {
+      // No test here depends on how long it runs: each call gets a start
+      // time that puts it at a fixed share of a one-hour deadline, and time
+      // that passes while the test runs moves that share by a millionth.
+      const hour = { "grpc-timeout": "1H" };
+      const hourMs = 3_600_000;
+      /** A start time `share` of a one-hour deadline ago. */
+      const into = (share: number) => performance.now() - share * hourMs;
+      // connect-node's report of a client that hung up: the connection
+      // closed, as it does over HTTP/1.1 for a cancel and a deadline alike.
       const hangUp = new ConnectError("aborted", Code.Aborted);
-      const long = now - 10_000;
-      // The server's clock starts late: 20% (at least 50 ms) of slack. A deadline of 10 s is 2 s away from "passed".
-      expect(callCode(true, true, hangUp, req({ "grpc-timeout": "10S" }, { abort: hangUp }), long)).to.equal(Code.DeadlineExceeded);
-      expect(callCode(true, true, hangUp, req({ "grpc-timeout": "10S" }, { abort: hangUp }), now + 10_000)).to.equal(Code.Canceled);
-      const abort = new DOMException("x", "AbortError");
-      expect(callCode(true, true, undefined, req({ "grpc-timeout": "10S" }, { abort }), long)).to.equal(Code.DeadlineExceeded);
-      expect(callCode(true, true, undefined, req({}, { abort }), long)).to.equal(Code.Canceled);
-      // An HTTP/2 CANCEL carries its code: a cancel, whatever the clock says.
-      const cancel = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
-      expect(callCode(true, true, undefined, req({ "grpc-timeout": "10S" }, { abort: cancel }), long)).to.equal(Code.Canceled);
+
+      it("decides a hang-up by the clock: DeadlineExceeded in the last 20% of the deadline or after it, else Canceled", () => {
+        const code = (share: number, h: Record<string, string> = hour) =>
+          callCode(true, true, hangUp, req(h, { abort: hangUp }), into(share));
+        expect([code(0), code(0.5), code(0.79)]).to.deep.equal([Code.Canceled, Code.Canceled, Code.Canceled]);
+        expect([code(0.81), code(0.95), code(1), code(3)]).to.deep.equal([
+          Code.DeadlineExceeded, Code.DeadlineExceeded, Code.DeadlineExceeded, Code.DeadlineExceeded,
+        ]);
+        // connect-timeout-ms too; without a deadline a hang-up is Canceled however late.
+        expect(code(0.9, { "connect-timeout-ms": String(hourMs) })).to.equal(Code.DeadlineExceeded);
+        expect(code(3, {})).to.equal(Code.Canceled);
+        // A success cut short by a hang-up is decided the same way.
+        expect(callCode(true, false, undefined, req(hour, { abort: hangUp }), into(0.9))).to.equal(Code.DeadlineExceeded);
+      });
+
+      it("allows at least 50 ms of slack on a short deadline", () => {
+        // 51 ms into a 100 ms deadline: 20% would be 20 ms, too little.
+        const started = performance.now() - 51;
+        expect(callCode(true, true, hangUp, req({ "connect-timeout-ms": "100" }, { abort: hangUp }), started)).to.equal(Code.DeadlineExceeded);
+        expect(callCode(true, true, hangUp, req({ "grpc-timeout": "100m" }, { abort: hangUp }), started)).to.equal(Code.DeadlineExceeded);
+      });
+
+      it("never replaces a code the handler chose, in the last 20% of the deadline or after it", () => {
+        for (const share of [0.9, 3]) {
+          expect(callCode(true, true, new ConnectError("no", Code.PermissionDenied), req(hour), into(share)), `${share}`).to.equal(Code.PermissionDenied);
+          expect(callCode(true, true, new ConnectError("x", Code.Internal), req(hour), into(share)), `${share}`).to.equal(Code.Internal);
+          expect(callCode(true, true, new Error("x"), req(hour), into(share)), `${share}`).to.equal(Code.Internal);
+          expect(callCode(true, false, undefined, req(hour), into(share)), `${share}`).to.equal(0);
+        }
+      });
+
+      it("keeps an HTTP/2 CANCEL reset Canceled, in the last 20% of the deadline too", () => {
+        const cancel = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
+        // Seen through the stream (serverMetrics.contextValues) or the signal.
+        expect(callCode(true, false, undefined, req(hour), into(0.9), 8)).to.equal(Code.Canceled);
+        expect(callCode(true, true, cancel, req(hour, { abort: cancel }), into(0.9))).to.equal(Code.Canceled);
+        expect(callCode(true, false, undefined, req(hour, { abort: cancel }), into(0.9))).to.equal(Code.Canceled);
+      });
+
+      it("takes connect-node's own deadline abort as DeadlineExceeded, whatever the clock says", () => {
+        const deadline = new ConnectError("the operation timed out", Code.DeadlineExceeded);
+        expect(callCode(true, true, deadline, req(hour, { abort: deadline }), into(0))).to.equal(Code.DeadlineExceeded);
+      });
     });
-    it("is DeadlineExceeded for an HTTP/2 INTERNAL_ERROR reset of a call with a deadline, as Connect-ES clients enforce it", () => {
+    it("is DeadlineExceeded for an HTTP/2 INTERNAL_ERROR reset of a call with a deadline, as Connect-ES clients enforce it, else Canceled", () => {
       const started = performance.now();
       const reset = new ConnectError("http/2 stream closed with error code INTERNAL_ERROR (0x2)", Code.Internal);
       expect(callCode(true, true, reset, req({ "grpc-timeout": "10S" }, { abort: reset }), started)).to.equal(Code.DeadlineExceeded);
-      // Without a deadline it stays Internal; a cancel stays Canceled.
-      expect(callCode(true, true, reset, req({}, { abort: reset }), started)).to.equal(Code.Internal);
+      // Without a deadline it is the client gone (hole 9: a TCP reset after a cancel); a cancel stays Canceled.
+      expect(callCode(true, true, reset, req({}, { abort: reset }), started)).to.equal(Code.Canceled);
       const cancel = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
       expect(callCode(true, true, cancel, req({ "grpc-timeout": "10S" }, { abort: cancel }), started)).to.equal(Code.Canceled);
       // Success is never turned into an error.

@@ -2,19 +2,23 @@
 // Each test failed on the library before its fix (commit a4b3fa2); the
 // closing note of issue 13 lists how each failed there.
 import { expect } from "chai";
-import { createFileRegistry, create, type DescService } from "@bufbuild/protobuf";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { createFileRegistry, create, toBinary, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Interceptor, type StreamResponse } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Registry } from "prom-client";
 import {
   file_connectrpc_prometheus_test_v1_ping,
+  PingRequestSchema,
   PingResponseSchema,
   PingService,
 } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { ClientMetrics, ServerMetrics, type AnyRequest } from "../src/index.js";
 import { counters } from "./support/expect.js";
 import { drain, outcome, requests } from "./support/fixture.js";
-import { pingClient, protocols, quiesce, series, service, startServer } from "./support/harness.js";
+import { key, pingClient, protocols, quiesce, series, service, startServer } from "./support/harness.js";
+import { envelope } from "./support/raw-http2.js";
 import { startRawGrpcServer, type RawAnswer } from "./support/raw-grpc-server.js";
 import { delay, rig } from "./faults/lib.js";
 
@@ -306,3 +310,69 @@ describe("exactness: hole 10, the types of the options' callbacks are exported",
   });
 });
 
+
+describe("exactness: hole 9, a client that cancels and whose connection is lost is Canceled, not Internal", () => {
+  /**
+   * Opens a gRPC server stream with a raw HTTP/2 client over a socket of our
+   * own, reads `messages` DATA frames' worth of responses (or none), then
+   * ends the way a grpc-go client that exits right after `cancel()` does:
+   * the kernel resets the TCP connection. Node reports that as an HTTP/2
+   * INTERNAL_ERROR, which connect-node hands the server as Internal.
+   */
+  async function lostAfter(url: string, request: Uint8Array, readBytes: number): Promise<void> {
+    const { hostname, port } = new URL(url);
+    let socket!: net.Socket;
+    const session = http2.connect(url, {
+      createConnection: () => (socket = net.connect(Number(port), hostname)),
+    });
+    session.on("error", () => {});
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/connectrpc.prometheus.test.v1.PingService/PingList",
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    stream.end(envelope(request));
+    await new Promise<void>((resolve) => {
+      let got = 0;
+      if (readBytes === 0) stream.once("response", () => resolve());
+      stream.on("data", (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= readBytes) resolve();
+      });
+      if (readBytes === 0) stream.pause();
+    });
+    socket.resetAndDestroy();
+  }
+
+  for (const observe of [false, true]) {
+    it(`a server stream whose client resets the connection after three messages${observe ? ", with contextValues" : ""}`, async () => {
+      const r = await rig({ observeResets: observe });
+      closers.push(r.close);
+      const request = toBinary(PingRequestSchema, create(PingRequestSchema, { responseCount: 100, sleepTimeMs: 20 }));
+      const one = 5 + toBinary(PingResponseSchema, create(PingResponseSchema, { counter: 10 })).length;
+      await lostAfter(r.server.h2Url, request, 3 * one);
+      const s = await r.counters();
+      const labels = { grpc_method: "PingList", grpc_service: service, grpc_type: "server_stream" };
+      expect(s[key("grpc_server_started_total", labels)]).to.equal(1);
+      expect(s[key("grpc_server_handled_total", { ...labels, grpc_code: "Canceled" })]).to.equal(1);
+      expect(Object.keys(s).filter((k) => k.startsWith("grpc_server_handled_total"))).to.have.length(1);
+    });
+  }
+
+  it("a server stream whose handler waits to write when its client resets: recorded at once, not never", async () => {
+    const r = await rig();
+    closers.push(r.close);
+    // 50 responses of 100 KB fill the flow-control window of a client that reads nothing.
+    const request = toBinary(
+      PingRequestSchema,
+      create(PingRequestSchema, { value: "x".repeat(100_000), responseCount: 50, ignoreCancel: true }),
+    );
+    await lostAfter(r.server.h2Url, request, 0);
+    const s = await r.counters();
+    const labels = { grpc_method: "PingList", grpc_service: service, grpc_type: "server_stream" };
+    expect(s[key("grpc_server_started_total", labels)]).to.equal(1);
+    expect(s[key("grpc_server_handled_total", { ...labels, grpc_code: "Canceled" })]).to.equal(1);
+  });
+});

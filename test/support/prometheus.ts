@@ -36,6 +36,40 @@ export interface Sample {
   readonly value: number;
 }
 
+/** One series of a range vector: its labels and its stored samples. */
+export interface RangeSeries {
+  readonly metric: Readonly<Record<string, string>>;
+  /** Timestamp (ms) and value of each sample, oldest first. */
+  readonly samples: readonly { readonly t: number; readonly value: number }[];
+}
+
+/** A rule as `/api/v1/rules` reports it. */
+export interface Rule {
+  readonly type: "recording" | "alerting";
+  readonly name: string;
+  readonly query: string;
+  readonly health: string;
+  readonly lastError?: string;
+  /** Alerting rules: inactive, pending or firing. */
+  readonly state?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly alerts?: readonly {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly state: string;
+    readonly value: string;
+  }[];
+}
+
+/** A rule group as `/api/v1/rules` reports it. */
+export interface RuleGroup {
+  readonly name: string;
+  readonly file: string;
+  readonly rules: readonly Rule[];
+  /** When its last evaluation began (RFC 3339). */
+  readonly lastEvaluation: string;
+}
+
 const running = new Set<ChildProcess>();
 const killAll = () => {
   for (const child of running) child.kill("SIGKILL");
@@ -282,6 +316,27 @@ export class Prometheus {
     }
   }
 
+  /**
+   * matrix runs a query for a range vector (`metric[5m]`) at `time`
+   * (seconds) and returns each series' raw samples.
+   */
+  async matrix(expr: string, time: number): Promise<RangeSeries[]> {
+    const params = new URLSearchParams({ query: expr, time: time.toFixed(3) });
+    const data = (await this.api(`/api/v1/query?${params}`)) as { resultType: string; result: unknown };
+    if (data.resultType !== "matrix") {
+      throw new Error(`query ${expr}: expected a matrix, got ${data.resultType}`);
+    }
+    return (data.result as { metric: Record<string, string>; values: [number, string][] }[]).map((r) => ({
+      metric: r.metric,
+      samples: r.values.map(([t, v]) => ({ t: Math.round(t * 1000), value: parseValue(v) })),
+    }));
+  }
+
+  /** The loaded rule groups, with each rule's health and alerts. */
+  async ruleGroups(): Promise<RuleGroup[]> {
+    return ((await this.api("/api/v1/rules")) as { groups: RuleGroup[] }).groups;
+  }
+
   /** The values of a label on the series that match `match`. */
   async labelValues(label: string, match: string): Promise<string[]> {
     const params = new URLSearchParams({ "match[]": match });
@@ -359,6 +414,25 @@ export function promtool(args: readonly string[], stdin = ""): Promise<ToolResul
   });
 }
 
+/**
+ * counterRateFactor is how much Prometheus's rate() and increase() scale
+ * the growth of a counter whose first sample in the window is 0, when
+ * evaluated at `at` (ms) with the window reaching back before that first
+ * sample (Prometheus 2.42 `extrapolatedRate`). The counter's zero point is
+ * its first sample, so nothing is added before it; after the last sample
+ * the window's end is added if it is within 110% of the average sample
+ * interval, else half an interval. `first` and `last` are the timestamps
+ * (ms) of the first and last sample in the window, `n` how many there are.
+ * Evaluated at the last sample's own timestamp the factor is exactly 1.
+ */
+export function counterRateFactor(first: number, last: number, n: number, at: number): number {
+  const sampled = (last - first) / 1000;
+  const average = sampled / (n - 1);
+  const toEnd = (at - last) / 1000;
+  const end = toEnd < average * 1.1 ? toEnd : average / 2;
+  return (sampled + end) / sampled;
+}
+
 /** One cumulative bucket of a histogram: upper bound and count. */
 export interface Bucket {
   readonly le: number;
@@ -410,6 +484,35 @@ export function parseExposition(text: string, prefix = "grpc_"): Record<string, 
       labels[l[1]] = l[2];
     }
     out[sampleKey(m[1], labels)] = parseValue(m[3]);
+  }
+  return out;
+}
+
+/** One sample of a parsed exposition: name, labels and value. */
+export interface ExpositionSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * expositionSamples turns the `name{labels}` keys of parseExposition back
+ * into samples, keeping those that `keep` accepts.
+ */
+export function expositionSamples(
+  exposition: Readonly<Record<string, number>>,
+  keep: (s: ExpositionSample) => boolean = () => true,
+): ExpositionSample[] {
+  const out: ExpositionSample[] = [];
+  for (const [k, value] of Object.entries(exposition)) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$/.exec(k);
+    if (!m) throw new Error(`not a sample key: ${k}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1]] = l[2];
+    }
+    const sample = { name: m[1], labels, value };
+    if (keep(sample)) out.push(sample);
   }
   return out;
 }
