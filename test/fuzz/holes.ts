@@ -12,7 +12,7 @@ export const holes = {
   h4: "(4) client_stream: response counted in client msg_received although the call failed",
   h5: "(5) contextValues: a client-stream/bidi handler that returns before the client finished sending is never recorded",
   h9: "(9) server: a client's cancel recorded Internal, not Canceled",
-  reset: "(new) contextValues: a client reset after the server's answer (Connect-ES resets with INTERNAL_ERROR after an error) is recorded Internal, or DeadlineExceeded if the call had a deadline",
+  reset: "(new) contextValues: a client reset that follows the server's answer (Connect-ES resets with INTERNAL_ERROR after an error status in the body) replaces the handler's code (Internal before hole 9's fix; Canceled or DeadlineExceeded after it)",
   stall: "(new) server: a stream whose client resets while connect-node waits to write (backpressure) is never recorded",
   send: "(new) client send histogram: no observation for a request the transport pulled when the call ended before the next pull",
   other: "unexplained",
@@ -49,7 +49,7 @@ export function classify(f: Failure, o?: EnvOptions): (keyof typeof holes)[] {
       // A reset after the answer needs contextValues and a status in the body (gRPC-Web, Connect).
       const resettable = o?.contextValues === true && c.proto !== "grpc";
       if (d.got === 1 && d.code === "DeadlineExceeded" && c.handler.lateFraction !== undefined && !resettable) out.add("h1");
-      else if (d.got === 1 && (d.code === "Internal" || d.code === "DeadlineExceeded") && answered) out.add("reset");
+      else if (d.got === 1 && answered && resettable && ["Internal", "DeadlineExceeded", "Canceled"].includes(d.code ?? "")) out.add("reset");
       else if (d.got === 1 && d.code === "Internal") out.add("h9");
       else if (d.got !== 0) out.add("other");
       continue;
