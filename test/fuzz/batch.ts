@@ -20,14 +20,23 @@ export async function pool<T>(items: readonly T[], n: number, fn: (item: T) => P
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * settle waits until every handler that started has ended and both sides
- * have recorded every call, or until `ms` passed (then the comparison shows
- * what is missing).
+ * settle waits until every handler that started has ended, both sides have
+ * recorded every call, and nothing changes any more (connect-node may still
+ * hand on a response a moment after its handler ended), or until `ms` passed
+ * (then the comparison shows what is missing).
  */
 export async function settle(env: Env, entries: readonly Entry[], ms = 2500): Promise<void> {
   const until = Date.now() + ms;
   await Promise.race([Promise.all(entries.filter((e) => e.entered).map((e) => e.done)), delay(ms)]);
   while (Date.now() < until && inFlight(await series(env.registry)) !== 0) await delay(5);
+  const state = async () => JSON.stringify([await series(env.registry), entries.map((e) => [e.handler, e.caller])]);
+  let last = await state();
+  for (let quiet = 0; quiet < 2 && Date.now() < until; ) {
+    await delay(20);
+    const now = await state();
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
 }
 
 /** BatchResult is what a batch left: the ledger entries, the verdict, onError reports, its duration. */

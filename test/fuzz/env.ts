@@ -11,7 +11,7 @@ import { loadPing, startGrpcJsServer, type GrpcJsServer } from "../fixtures/grpc
 import { startServer, transportFor, type TestServer } from "../support/harness.js";
 import { callConnect } from "./callers.js";
 import { callGrpcJs, type GrpcPing } from "./grpcjs-caller.js";
-import { guard, probe } from "./guards.js";
+import { guard, probe, serverProbe } from "./guards.js";
 import { fuzzRoutes } from "./handlers.js";
 import { callHeader, Ledger, tenantHeader, type Entry } from "./ledger.js";
 import type { Call, EnvOptions } from "./plan.js";
@@ -81,7 +81,7 @@ export async function startEnv(options: EnvOptions): Promise<Env> {
   const serverMetrics = new ServerMetrics(m.server);
   const clientMetrics = new ClientMetrics(m.client);
   const server: TestServer = await startServer(
-    [serverMetrics.interceptor, ...(options.guards ? [guard(ledger, "server")] : [])],
+    [serverMetrics.interceptor, ...(options.guards ? [guard(ledger, "server")] : []), serverProbe(ledger)],
     fuzzRoutes(ledger),
     options.contextValues ? { contextValues: serverMetrics.contextValues } : {},
   );

@@ -1,7 +1,8 @@
 // The interceptors the fuzzer puts after ours: a guard per side that, per
 // call, does nothing, throws synchronously, rejects, answers without calling
-// `next`, or wraps the streams; and the client probe that counts the requests
-// the transport pulls.
+// `next`, or wraps the streams; and, innermost, a transparent probe per side
+// that counts what the transport pulls (client requests) or what is handed on
+// from a client-stream handler (its response).
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse, type UnaryRequest } from "@connectrpc/connect";
 import type { PingResponse } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { counted, ended, response } from "./handlers.js";
@@ -103,5 +104,21 @@ export function probe(ledger: Ledger): Interceptor {
     const e = ledger.get(req.header.get(callHeader));
     if (!req.stream || e === undefined) return next(req);
     return next({ ...req, message: countPulls(req.message, () => e.caller.pulled++) });
+  };
+}
+
+/**
+ * serverProbe is the innermost server interceptor, right before the handler:
+ * it counts the response a client-stream handler hands on (connect-node
+ * wraps it in a stream that it may never pull once the client has gone). It
+ * changes nothing else.
+ */
+export function serverProbe(ledger: Ledger): Interceptor {
+  return (next) => (req) => {
+    const e = ledger.get(req.header.get(callHeader));
+    if (e === undefined || req.method.methodKind !== "client_streaming") return next(req);
+    return next(req).then((res) =>
+      res.stream ? { ...res, message: countPulls(res.message, () => e.handler.yielded++) } : res,
+    );
   };
 }

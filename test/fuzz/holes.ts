@@ -43,6 +43,8 @@ export function classify(f: Failure, o?: EnvOptions): (keyof typeof holes)[] {
   const server = (d: Delta) => d.name.startsWith("server_");
   // A code recorded instead of another: the deadline guess, or Internal for a cancel.
   const recoded = ds.some((d) => server(d) && handling(d) && d.got === 1 && d.want === 0);
+  // The server never recorded the call.
+  const unrecorded = ds.some((d) => server(d) && d.name.endsWith("handled_total") && d.want === 1) && ds.every((d) => !server(d) || d.got === 0);
   for (const d of ds) {
     if (server(d) && handling(d) && recoded) {
       const answered = f.entry.caller.gaveUp === undefined;
@@ -59,7 +61,7 @@ export function classify(f: Failure, o?: EnvOptions): (keyof typeof holes)[] {
     else if (d.name === "client_msg_recv_handling_seconds_count" && d.want === 1 && d.got === 0) out.add("h3");
     else if (d.name === "client_msg_received_total" && c.kind === "client_stream" && d.want === 0) out.add("h4");
     else if (d.name === "client_msg_send_handling_seconds_count" && d.got === d.want - 1) out.add("send");
-    else if (server(d) && d.got === 0 && ds.every((x) => !server(x) || x.got === 0)) {
+    else if (server(d) && d.got === 0 && unrecorded) {
       if (!f.entry.handler.ended) out.add("stall");
       else if (c.kind === "client_stream" || c.kind === "bidi") out.add("h5");
       else out.add("other");

@@ -110,7 +110,7 @@ export async function fuzz(cfg: FuzzConfig): Promise<FuzzResult> {
         holeCounts[holes[h]] = (holeCounts[holes[h]] ?? 0) + 1;
         named[h] = (named[h] ?? 0) + 1;
       }
-      if (cfg.verbose) log(`  [${hs.join(",")}] ${describe(f.entry.call)}\n    truth: ${truth(f.entry)}\n    ${diff(f.expected, f.actual).join("\n    ")}`);
+      if (cfg.verbose || hs.includes("other")) log(`  [${hs.join(",")}] ${describe(f.entry.call)}\n    truth: ${truth(f.entry)}\n    ${diff(f.expected, f.actual).join("\n    ")}`);
     }
     gaveUp += r.entries.filter((e) => e.caller.gaveUp !== undefined && e.entered && e.call.server === "connect-node").length;
     log(`batch ${batch}: ${list.length} calls in ${r.seconds.toFixed(1)} s ${JSON.stringify(o)} → ${v.failures.length} failing calls${v.failures.length ? ` ${JSON.stringify(named)}` : ""}, ${v.methods.length} failing methods${r.errors.length ? `, ${r.errors.length} onError` : ""}`);
