@@ -5,7 +5,7 @@
 // `--graceful` it closes its channel and lets Node exit on its own instead.
 //
 //   node --import tsx test/peers/grpcjs-list-client.ts --addr=127.0.0.1:PORT [--calls=1]
-//        [--responses=10] [--sleep=0] [--cancel-after=3] [--graceful]
+//        [--responses=10] [--sleep=0] [--cancel-after=3] [--value-bytes=0] [--graceful]
 import * as grpc from "@grpc/grpc-js";
 import { loadPing, readAll } from "../fixtures/grpcjs-ping.js";
 
@@ -19,6 +19,8 @@ const calls = Number(args.calls ?? 1);
 const responses = Number(args.responses ?? 10);
 const sleepMs = Number(args.sleep ?? 0);
 const cancelAfter = Number(args["cancel-after"] ?? 3);
+const valueBytes = Number(args["value-bytes"] ?? 0);
+const value = valueBytes > 0 ? "x".repeat(valueBytes) : "js";
 
 /** grpcCodeName is the Go name of a gRPC status code, as the Go client prints it. */
 const grpcCodeName: Record<number, string> = {
@@ -33,7 +35,7 @@ const client = new Client(String(args.addr), grpc.credentials.createInsecure());
 const codes: Record<string, number> = {};
 const messages: Record<number, number> = {};
 for (let i = 0; i < calls; i++) {
-  const call = client.PingList({ value: "js", responseCount: responses, sleepTimeMs: sleepMs });
+  const call = client.PingList({ value, responseCount: responses, sleepTimeMs: sleepMs });
   const outcome = await readAll(call, (n) => cancelAfter > 0 && n === cancelAfter && call.cancel());
   const name = grpcCodeName[outcome.code] ?? String(outcome.code);
   codes[name] = (codes[name] ?? 0) + 1;

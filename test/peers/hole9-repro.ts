@@ -5,8 +5,8 @@
 //
 //   bash scripts/go-peer.sh      # once: builds the grpc-go client and server
 //   npx tsx test/peers/hole9-repro.ts [--runs=30] [--load=2] [--sleep=2]
-//        [--responses=10] [--clients=go,grpcjs] [--mode=per-process|shared]
-//        [--calls=200]
+//        [--responses=10] [--clients=go[,grpcjs]] [--mode=per-process|shared]
+//        [--calls=200] [--value-bytes=0] [--linger-ms=0]
 //
 // --mode=per-process (the hole's shape): each run is one client process that
 //   makes one PingList call, cancels it after the third message, and exits.
@@ -22,6 +22,10 @@
 // clean TCP close (Node closes the open streams with CANCEL), `rst=2
 // ECONNRESET` is a TCP reset, which Node reports as INTERNAL_ERROR and
 // connect-node turns into `ConnectError(Internal)`.
+//
+// --linger-ms makes the grpc-go client wait before it closes its connection
+// and exits; --value-bytes makes every response that big (the server echoes
+// the request's value), so that the handler waits on flow control.
 //
 // Exit code 1 if connect-node recorded any call as Internal.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -47,7 +51,9 @@ const processes = mode === "shared" ? 1 : runs;
 const load = Number(args.load ?? 2);
 const responses = Number(args.responses ?? 10);
 const sleepMs = Number(args.sleep ?? 2);
-const clients = (args.clients ?? "go,grpcjs").split(",");
+const valueBytes = Number(args["value-bytes"] ?? 0);
+const lingerMs = Number(args["linger-ms"] ?? 0);
+const clients = (args.clients ?? "go").split(",");
 const cancelAfter = 3;
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -140,8 +146,8 @@ async function goReference(): Promise<Target> {
 function runClient(client: string, addr: string): Promise<Counts> {
   const [cmd, argv] =
     client === "go"
-      ? [goClient, [`-addr=${addr}`, `-calls=${calls}`, `-responses=${responses}`, `-sleep=${sleepMs}`, `-cancel-after=${cancelAfter}`]]
-      : [process.execPath, ["--import", "tsx", jsClient, `--addr=${addr}`, `--calls=${calls}`, `--responses=${responses}`, `--sleep=${sleepMs}`, `--cancel-after=${cancelAfter}`]];
+      ? [goClient, [`-addr=${addr}`, `-calls=${calls}`, `-responses=${responses}`, `-sleep=${sleepMs}`, `-cancel-after=${cancelAfter}`, `-value-bytes=${valueBytes}`, `-linger=${lingerMs}ms`]]
+      : [process.execPath, ["--import", "tsx", jsClient, `--addr=${addr}`, `--calls=${calls}`, `--responses=${responses}`, `--sleep=${sleepMs}`, `--cancel-after=${cancelAfter}`, `--value-bytes=${valueBytes}`]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -214,7 +220,8 @@ async function main(): Promise<void> {
         if (target.closes) internal += recorded.Internal ?? 0;
         console.log(`\n${target.name} <- ${client} client`);
         console.log(`  client saw:      ${fmt(saw)}`);
-        console.log(`  server recorded: ${fmt(recorded)}`);
+        const missing = processes * calls - Object.values(recorded).reduce((a, b) => a + b, 0);
+        console.log(`  server recorded: ${fmt(recorded)}${missing > 0 ? `; never recorded (handler stuck) ${missing}` : ""}`);
         if (target.closes) console.log(`  stream closes:   ${fmt(subtract(target.closes, closesBefore))}`);
       }
     } finally {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,9 @@ func main() {
 	cancelAfter := flag.Int("cancel-after", 3, "cancel the call after reading this many messages (0: never)")
 	waitForCancel := flag.Bool("wait-for-cancel", false, "PingRequest.wait_for_cancel")
 	value := flag.String("value", "go", "PingRequest.value")
+	valueBytes := flag.Int("value-bytes", 0, "if set, PingRequest.value is this many 'x' (the server echoes it in every response)")
 	verbose := flag.Bool("v", false, "one line per call on stderr")
+	linger := flag.Duration("linger", 0, "wait this long after the last call before closing the connection and exiting")
 	flag.Parse()
 
 	conn, err := grpc.Dial(*addr, grpc.WithInsecure(), grpc.WithBlock(),
@@ -52,6 +55,9 @@ func main() {
 	}
 	defer conn.Close()
 
+	if *valueBytes > 0 {
+		*value = strings.Repeat("x", *valueBytes)
+	}
 	req := (&raw.PingRequest{
 		Value:         *value,
 		ResponseCount: int32(*responses),
@@ -88,6 +94,7 @@ func main() {
 	s.Seconds = time.Since(start).Seconds()
 	out, _ := json.Marshal(s)
 	fmt.Println(string(out))
+	time.Sleep(*linger)
 }
 
 // call makes one PingList call and returns the status code it ended with and
