@@ -1,10 +1,14 @@
-// Command ping-client is a grpc-go client for PingService.PingList that
-// cancels its call after reading a given number of messages, as a Go program
-// does when it stops reading and cancels its context.
+// Command ping-client is a grpc-go client for PingService.
 //
-// It makes -calls calls, -concurrency at a time, on one connection, and
+// By default it makes PingList calls that it cancels after reading a given
+// number of messages, as a Go program does when it stops reading and cancels
+// its context: -calls calls, -concurrency at a time, on one connection, and
 // prints one JSON line: the status codes it saw and how many messages it read.
 // With -v it also prints one line per call to stderr.
+//
+// With -script it reads a JSON list of calls of any method from stdin (see
+// scriptCall in script.go), makes them one after the other on one
+// connection, and prints one JSON line with each call's code and messages.
 package main
 
 import (
@@ -45,6 +49,7 @@ func main() {
 	valueBytes := flag.Int("value-bytes", 0, "if set, PingRequest.value is this many 'x' (the server echoes it in every response)")
 	verbose := flag.Bool("v", false, "one line per call on stderr")
 	linger := flag.Duration("linger", 0, "wait this long after the last call before closing the connection and exiting")
+	script := flag.Bool("script", false, "read a JSON list of calls from stdin and make them in order")
 	flag.Parse()
 
 	conn, err := grpc.Dial(*addr, grpc.WithInsecure(), grpc.WithBlock(),
@@ -54,6 +59,14 @@ func main() {
 		os.Exit(2)
 	}
 	defer conn.Close()
+
+	if *script {
+		if err := runScript(conn, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "ping-client:", err)
+			os.Exit(2)
+		}
+		return
+	}
 
 	if *valueBytes > 0 {
 		*value = strings.Repeat("x", *valueBytes)
