@@ -2,14 +2,14 @@
 // client_golang and prom-client print it, for comparing two expositions
 // family by family and series by series.
 
-/** One sample line: its name, labels and value. */
+/** Sample is one sample line: its name, labels and value. */
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
 }
 
-/** One metric family: its HELP and TYPE lines and its samples. */
+/** Family is one metric family: its HELP and TYPE lines and its samples. */
 export interface Family {
   readonly name: string;
   help?: string;
@@ -102,7 +102,7 @@ export function labelKey(labels: Readonly<Record<string, string>>, without: read
     .join(",")}}`;
 }
 
-/** What go-reference.spec.ts compares of one series of a histogram. */
+/** HistogramSeries is what go-reference.spec.ts compares of one series of a histogram. */
 export interface HistogramSeries {
   readonly count: number;
   /** The `le` values of its buckets, as printed, in order. */
@@ -111,7 +111,7 @@ export interface HistogramSeries {
   readonly inf: number;
 }
 
-/** What go-reference.spec.ts compares of one family. */
+/** ComparableFamily is what go-reference.spec.ts compares of one family. */
 export interface ComparableFamily {
   readonly help: string | undefined;
   readonly type: string | undefined;

@@ -52,7 +52,7 @@ export async function buildGoPeers(): Promise<void> {
   }
 }
 
-/** A running grpc-go server with go-grpc-prometheus. */
+/** GoServer is a running grpc-go ping-server with go-grpc-prometheus. */
 export interface GoServer {
   /** host:port of its gRPC (h2c) listener. */
   readonly addr: string;

@@ -8,17 +8,17 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { PingRequestSchema, PingService } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { runGoClient } from "./go-peers.js";
 
-/** The fields of a PingRequest, as both clients take them. */
+/** ScriptRequest is the fields of a PingRequest, as both clients take them. */
 export type ScriptRequest = MessageInitShape<typeof PingRequestSchema>;
 
-/** One call: the method and its requests (see script.go for how each kind sends them). */
+/** ScriptCall is one call: the method and its requests (see script.go for how each kind sends them). */
 export interface ScriptCall {
   readonly method: "PingEmpty" | "Ping" | "PingError" | "PingList" | "PingClientStream" | "PingStream";
   readonly requests: readonly ScriptRequest[];
   readonly timeoutMs?: number;
 }
 
-/** What a call ended with: grpc-go's code name ("OK", "NotFound", …) and the messages read. */
+/** ScriptResult is what a call ended with: grpc-go's code name ("OK", "NotFound", …) and the messages read. */
 export interface ScriptResult {
   readonly code: string;
   readonly messages: number;
