@@ -154,7 +154,7 @@ describe("README", () => {
     }
   });
 
-  it("npm run test:core leaves out exactly the specs that need prometheus, the pushgateway or chromium", () => {
+  it("npm run test:core leaves out exactly the specs that need prometheus, the pushgateway, chromium or the Go peers", () => {
     const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
     const ignores = [...pkg.scripts["test:core"].matchAll(/--ignore '([^']+)'/g)].map((m) => globRegExp(m[1]));
     const needs = (file: string) => /\bstartPrometheus\(|\bpromtool\(|\bpushgatewayBin\b|support\/browser\.js|peers\/go-peers\.js/.test(read(file));
