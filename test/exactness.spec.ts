@@ -15,6 +15,7 @@ import {
   PingService,
 } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { ClientMetrics, ServerMetrics, type AnyRequest } from "../src/index.js";
+import { resetWaitMs } from "../src/server-interceptor.js";
 import { counters } from "./support/expect.js";
 import { drain, outcome, requests } from "./support/fixture.js";
 import { key, pingClient, protocols, quiesce, series, service, startServer } from "./support/harness.js";
@@ -233,6 +234,35 @@ describe("exactness: hole 5, contextValues never holds a record back", () => {
       expect((await call).counter).to.equal(1);
     });
   }
+});
+
+describe("exactness: hole 5, the wait for the stream to close is bounded", () => {
+  it("a client stream whose client cannot take its response (flow-control window 0) is recorded about a second after it ended", async () => {
+    const r = await rig({ observeResets: true });
+    closers.push(r.close);
+    const session = http2.connect(r.server.h2Url, { settings: { initialWindowSize: 0 } });
+    session.on("error", () => {});
+    closers.push(async () => void session.destroy());
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/connectrpc.prometheus.test.v1.PingService/PingClientStream",
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    stream.end(envelope(toBinary(PingRequestSchema, create(PingRequestSchema, { value: "held" }))));
+    const began = Date.now();
+    const key = `grpc_server_handled_total{grpc_code="OK",grpc_method="PingClientStream",grpc_service="${service}",grpc_type="client_stream"}`;
+    let handled: number | undefined;
+    while (handled === undefined && Date.now() - began < 5000) {
+      handled = (await series(r.registry))[key];
+      await delay(20);
+    }
+    expect(handled).to.equal(1);
+    // Recorded by the bound (resetWaitMs), not by the stream closing: it is still open.
+    expect(Date.now() - began).to.be.at.least(resetWaitMs - 50);
+    expect(stream.closed).to.equal(false);
+  });
 });
 
 describe("exactness: hole 7, a reset starts every metric from zero, all together", () => {
