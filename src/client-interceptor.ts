@@ -49,8 +49,16 @@ class ClientCall extends StreamCall {
     req.signal.addEventListener("abort", this.onAbort);
   }
 
+  /** The request stream, when its sends are timed. */
+  sending: TimedSent<unknown> | undefined;
+
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-    return this.call.s.send === undefined ? new Sent(source, this) : new TimedSent(source, this);
+    if (this.call.s.send === undefined) {
+      return new Sent(source, this);
+    }
+    const timed = new TimedSent(source, this);
+    this.sending = timed as TimedSent<unknown>;
+    return timed;
   }
 
   responses<T>(source: AsyncIterable<T>): AsyncIterable<T> {
@@ -69,6 +77,8 @@ class ClientCall extends StreamCall {
 
   protected finish(failed: boolean, error: unknown): void {
     this.req.signal.removeEventListener("abort", this.onAbort);
+    // A request the transport took and will not follow with another was sent as the call ended.
+    this.sending?.sent();
     const { s, exemplar, start } = this.call;
     s.handledCall(callCode(false, failed, error, this.req, start), elapsedSeconds(this.call), exemplar);
   }
@@ -134,8 +144,11 @@ class TimedSent<T> extends Sent<T> {
     this.sendStart = now();
   }
 
-  /** The transport asks for the next message, or is done: it has sent the last one. */
-  private sent(): void {
+  /**
+   * The transport asks for the next message, is done, or the call ended: it
+   * has sent the last one.
+   */
+  sent(): void {
     if (this.sendStart >= 0) {
       this.s.send!.observe((now() - this.sendStart) / 1000);
       this.sendStart = -1;

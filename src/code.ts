@@ -84,6 +84,39 @@ export function callCode(
 }
 
 /**
+ * codeAfterReset is the code of a server call whose HTTP/2 stream was reset
+ * after the call ended, as `ServerMetrics.contextValues` sees it, for a
+ * handler that saw its requests end cleanly at `endOfInputMs` (server clock):
+ *
+ * - RST_STREAM CANCEL is a client that cancelled while it still sent (a
+ *   Connect-ES client ends its requests cleanly, then resets): Canceled.
+ * - Another reset is a Connect-ES client's deadline if the requests ended
+ *   when the deadline had passed by the server's clock (it ends them cleanly,
+ *   then resets with INTERNAL_ERROR): DeadlineExceeded.
+ * - Otherwise the reset came after a complete answer (gRPC-Web and Connect
+ *   clients reset a stream with INTERNAL_ERROR once they have read the whole
+ *   answer), and `code`, the answer's code, stays.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export function codeAfterReset(
+  code: number,
+  resetCode: number,
+  req: CodeContext,
+  startMs: number,
+  endOfInputMs: number,
+): number {
+  if (resetCode === 0) {
+    return code;
+  }
+  if (resetCode === h2ResetCodes.cancel) {
+    return Code.Canceled;
+  }
+  const timeoutMs = requestTimeoutMs(req.header);
+  return timeoutMs !== undefined && deadlinePassed(timeoutMs, startMs, endOfInputMs) ? Code.DeadlineExceeded : code;
+}
+
+/**
  * isHangUp tells whether a server call's abort reason is a hang-up that
  * carries no code: connect-node calls a closed HTTP/1.1 connection or a
  * destroyed stream Aborted, aborts with no reason when an HTTP/2 stream closes
@@ -111,7 +144,8 @@ function lostCode(req: CodeContext): number {
  * The codes connect-node gives HTTP/2 reset codes (`connectErrorFromH2ResetCode`);
  * the others are Internal.
  */
-const h2ResetCodes: Readonly<Record<number, number>> = {
+const h2ResetCodes: Readonly<Record<number, number>> & { readonly cancel: 8 } = {
+  cancel: 8,
   7: Code.Unavailable,
   8: Code.Canceled,
   11: Code.ResourceExhausted,
@@ -137,9 +171,9 @@ function isGrpc(header: Headers): boolean {
   return header.get("content-type")?.startsWith("application/grpc") === true;
 }
 
-function deadlinePassed(timeoutMs: number, startMs: number): boolean {
+function deadlinePassed(timeoutMs: number, startMs: number, atMs = now()): boolean {
   const tolerance = Math.max(deadlineToleranceMinMs, timeoutMs * deadlineTolerance);
-  return now() - startMs + tolerance >= timeoutMs;
+  return atMs - startMs + tolerance >= timeoutMs;
 }
 
 const grpcTimeoutUnitMs: Readonly<Record<string, number>> = {

@@ -1,7 +1,8 @@
 import type { Interceptor, StreamRequest } from "@connectrpc/connect";
-import { callCode, isHangUp } from "./code.js";
+import { callCode, codeAfterReset, isHangUp } from "./code.js";
 import { kHttp2Stream, type ObservedStream } from "./http2-stream.js";
 import { elapsedSeconds, ignore, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
+import { now } from "./clock.js";
 import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
 import type { Series } from "./series.js";
@@ -55,12 +56,22 @@ const server: Side = {
  * stream that the client reset while the handler waited to write.
  */
 class ServerCall extends StreamCall {
-  /** The handler saw its requests end cleanly. */
-  sawEnd = false;
+  /** The call's HTTP/2 stream, with `ServerMetrics.contextValues`. */
+  readonly stream: ObservedStream | undefined;
+  /** When the handler saw its requests end cleanly (server clock, ms), or -1. */
+  endOfInput = -1;
 
   constructor(req: StreamRequest, call: CallStart) {
     super(req, call);
+    this.stream = req.contextValues.get(kHttp2Stream);
     req.signal.addEventListener("abort", this.onAbort);
+  }
+
+  /** The handler saw its requests end cleanly. */
+  sawEnd(): void {
+    if (this.stream !== undefined && this.endOfInput < 0) {
+      this.endOfInput = now();
+    }
   }
 
   private readonly onAbort = (): void => {
@@ -86,19 +97,16 @@ class ServerCall extends StreamCall {
     this.req.signal.removeEventListener("abort", this.onAbort);
     const { s, exemplar, start } = this.call;
     const seconds = elapsedSeconds(this.call);
+    const stream = this.stream;
+    // A stream that was reset before the call ended: the reset decides.
+    const rstCode = stream?.closed === true ? (stream.rstCode ?? 0) : 0;
     // The code as of now: the signal aborts when the call is over, too.
-    const code = callCode(true, failed, error, this.req, start);
-    const record = (rstCode: number) =>
-      s.handledCall(rstCode === 0 ? code : callCode(true, failed, error, this.req, start, rstCode), seconds, exemplar);
-    const stream = this.req.contextValues.get(kHttp2Stream);
-    if (stream === undefined) {
-      record(0);
-    } else if (stream.closed) {
-      record(stream.rstCode ?? 0);
-    } else if (this.tellsMore()) {
-      waitForClose(stream, record);
+    const code = callCode(true, failed, error, this.req, start, rstCode);
+    if (stream !== undefined && !stream.closed && this.tellsMore()) {
+      const { req, endOfInput } = this;
+      waitForClose(stream, (late) => s.handledCall(codeAfterReset(code, late, req, start, endOfInput), seconds, exemplar));
     } else {
-      record(0);
+      s.handledCall(code, seconds, exemplar);
     }
   }
 
@@ -107,7 +115,7 @@ class ServerCall extends StreamCall {
     if (signal.aborted) {
       return isHangUp(signal.reason);
     }
-    return this.sawEnd && method.methodKind !== "server_streaming";
+    return this.endOfInput >= 0 && method.methodKind !== "server_streaming";
   }
 }
 
@@ -141,7 +149,7 @@ class Received<T> extends Wrapped<T> {
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
     if (r.done === true) {
-      this.call.sawEnd = true;
+      this.call.sawEnd();
       return;
     }
     this.s.received++;

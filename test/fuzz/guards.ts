@@ -116,6 +116,7 @@ export function probe(ledger: Ledger): Interceptor {
 export function serverProbe(ledger: Ledger): Interceptor {
   return (next) => (req) => {
     const e = ledger.get(req.header.get(callHeader));
+    if (e !== undefined) e.probed = true;
     if (e === undefined || req.method.methodKind !== "client_streaming") return next(req);
     return next(req).then((res) =>
       res.stream ? { ...res, message: countPulls(res.message, () => e.handler.yielded++) } : res,

@@ -46,6 +46,8 @@ export interface Entry {
   readonly call: Call;
   /** The call reached a server-side interceptor after ours, or the handler. */
   entered: boolean;
+  /** The call reached the innermost server interceptor: ours ran, even if the handler never did. */
+  probed: boolean;
   /** A server guard answered or threw instead of the handler. */
   guarded: boolean;
   handler: HandlerTruth;
@@ -78,6 +80,7 @@ export class Ledger {
     const e: Entry = {
       call,
       entered: false,
+      probed: false,
       guarded: false,
       handler: { pulled: 0, yielded: 0, ended: false },
       caller: { code: "OK", received: 0, waits: 0, pulled: 0 },

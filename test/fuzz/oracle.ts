@@ -17,6 +17,10 @@ export const limits = {
   h1Deadline: "HTTP/1.1 deadline recorded Canceled by the server (the request took longer than the slack to arrive)",
   grpcJsDeadline: "grpc-js client deadline recorded Canceled by the server",
   h2SendingAbort: "HTTP/2 abort while the client still sends, no contextValues: server records the handler's code",
+  serverStreamNoRequest:
+    "server stream given up before its request went out: connect-node answers Unimplemented (missing input message)",
+  lateDeadlineReset:
+    "HTTP/2 deadline while the client still sends, with contextValues: server records the handler's answer (the requests ended before the deadline by the server's clock)",
   raceHandler: "race: caller gave up as the handler finished; server recorded the handler's code",
   raceAbort: "race: caller gave up as the handler finished; server recorded the abort",
 } as const;
@@ -86,12 +90,26 @@ export function serverCodes(e: Entry, o: EnvOptions): Coded[] {
         : c.http === "1.1"
           ? [{ code: "DeadlineExceeded" }, ...(slow(e) ? [{ code: "Canceled" as const, limit: limits.h1Deadline }] : [])]
           : [{ code: "DeadlineExceeded" }];
+  // A server stream whose caller gave up before the transport sent its
+  // request: connect-node may see the request stream end without a message
+  // before the reset, and answer Unimplemented (docs/metrics.md, failure modes).
+  if (h.startAt === undefined && c.kind === "server_stream" && t.pulled === 0) {
+    return [...abort, { code: "Unimplemented", limit: limits.serverStreamNoRequest }];
+  }
   // A handler ended by its consumer (a write that failed because the client
   // had gone) did not finish before the caller gave up.
   if (!h.ended || h.abortedAtEnd === true || h.forced === true || wire === abort[0].code) return abort;
   // The handler ended before its signal aborted.
   const sending = c.caller.holdOpen && c.http === "2" && (c.kind === "client_stream" || c.kind === "bidi");
-  if (sending && o.contextValues) return abort;
+  // With contextValues the server waits for the reset after a clean end of
+  // input: a CANCEL is the caller's abort. An INTERNAL_ERROR reset, which a
+  // Connect-ES client sends on its deadline, is also what gRPC-Web and
+  // Connect clients send after reading a whole answer: the server takes it
+  // for the deadline only if the requests ended when the deadline had passed
+  // by its clock (docs/metrics.md, note 4), else the handler's code stays.
+  if (sending && o.contextValues) {
+    return t.gaveUp === "deadline" ? [...abort, { code: wire, limit: limits.lateDeadlineReset }] : abort;
+  }
   if (sending) return [{ code: wire, limit: limits.h2SendingAbort }, ...abort];
   return [{ code: wire, limit: limits.raceHandler }, ...abort.map((a) => ({ code: a.code, limit: a.limit ?? limits.raceAbort }))];
 }
@@ -129,7 +147,7 @@ function sideSeries(side: "server" | "client", e: Entry, o: EnvOptions, code: Co
 
 /** Whether our server interceptor must have seen the call. */
 export function serverSeen(e: Entry): boolean {
-  return e.call.server === "connect-node" && e.entered;
+  return e.call.server === "connect-node" && (e.entered || e.probed);
 }
 
 /** expectations lists every acceptable record of a call, on both sides. */
