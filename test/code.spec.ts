@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { callCode, requestTimeoutMs } from "../src/code.js";
+import { callCode, codeAfterReset, requestTimeoutMs } from "../src/code.js";
 
 function req(header: Record<string, string> = {}, opts: { stream?: boolean; abort?: unknown } = {}) {
   const ac = new AbortController();
@@ -130,6 +130,26 @@ describe("callCode (the one place that decides a code)", () => {
     it("never turns a client error into DeadlineExceeded by the header", () => {
       expect(callCode(false, true, new ConnectError("x", Code.Internal), req({ "grpc-timeout": "1n" }), now - 100)).to.equal(Code.Internal);
     });
+  });
+});
+
+describe("codeAfterReset (contextValues: a reset that arrives after the call ended)", () => {
+  const headers = (h: Record<string, string>) => ({ stream: true, signal: new AbortController().signal, header: new Headers(h) });
+  const start = 1000;
+  it("CANCEL is a client that cancelled while it still sent", () => {
+    expect(codeAfterReset(0, 8, headers({}), start, start + 5)).to.equal(Code.Canceled);
+    expect(codeAfterReset(Code.NotFound, 8, headers({ "grpc-timeout": "10S" }), start, start + 5)).to.equal(Code.Canceled);
+  });
+  it("another reset is the deadline only if the requests ended when it had passed by the server's clock", () => {
+    const d = headers({ "grpc-timeout": "10S" });
+    // The slack is 20% of 10 s: requests that ended at 8 s or later ended at the deadline.
+    expect(codeAfterReset(0, 2, d, start, start + 8000)).to.equal(Code.DeadlineExceeded);
+    expect(codeAfterReset(Code.FailedPrecondition, 2, d, start, start + 7900)).to.equal(Code.FailedPrecondition);
+    expect(codeAfterReset(0, 2, d, start, start + 10)).to.equal(0);
+  });
+  it("without a deadline, or without a reset, the answer's code stays", () => {
+    expect(codeAfterReset(Code.Unauthenticated, 2, headers({}), start, start + 99_999)).to.equal(Code.Unauthenticated);
+    expect(codeAfterReset(Code.Unauthenticated, 0, headers({ "grpc-timeout": "1m" }), start, start + 99_999)).to.equal(Code.Unauthenticated);
   });
 });
 
