@@ -1,8 +1,8 @@
 // Transport failures: the server destroys or gracefully closes its HTTP/2
 // sessions, or the whole server closes, with calls in flight; a client
 // pointed at a port where nothing listens.
+import { deadUrl } from "../support/dead-port.js";
 import type * as http2 from "node:http2";
-import * as net from "node:net";
 import { expect } from "chai";
 import { Registry } from "prom-client";
 import { ClientMetrics } from "../../src/index.js";
@@ -128,14 +128,7 @@ describe("faults: transport failures", function () {
 
 describe("faults: nothing listens on the port", () => {
   it("every protocol and kind: the client records Unavailable, exactly once", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, "127.0.0.1", () => {
-        const { port } = srv.address() as net.AddressInfo;
-        srv.close(() => resolve(port));
-      });
-    });
-    const url = `http://127.0.0.1:${port}`;
-    const dead = { h2Url: url, h1Url: url } as TestServer;
+    const dead = { h2Url: deadUrl, h1Url: deadUrl } as TestServer;
     const registry = new Registry();
     const cm = new ClientMetrics({ registry });
     const tally = new Tally();

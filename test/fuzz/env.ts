@@ -1,7 +1,7 @@
 // One environment: a fresh registry with ServerMetrics and ClientMetrics built
 // from the batch's options, our connect-node server, a grpc-js server, a raw
 // HTTP/2 server, a port where nothing listens, and the clients that call them.
-import * as net from "node:net";
+import { deadUrl } from "../support/dead-port.js";
 import * as grpc from "@grpc/grpc-js";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { Registry, type RegistryContentType } from "prom-client";
@@ -61,16 +61,6 @@ export function metricsOptions(o: EnvOptions, registry: Registry<RegistryContent
   return { server: opts as ServerMetricsOptions, client: { ...opts, streamReceiveTimeHistogram: hist, streamSendTimeHistogram: hist } as ClientMetricsOptions };
 }
 
-/** A port on 127.0.0.1 where nothing listens. */
-export async function deadPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** startEnv builds an environment for a batch. */
 export async function startEnv(options: EnvOptions): Promise<Env> {
   const registry: Registry<RegistryContentType> = new Registry();
@@ -87,7 +77,7 @@ export async function startEnv(options: EnvOptions): Promise<Env> {
   );
   const grpcJs: GrpcJsServer = await startGrpcJsServer();
   const raw: RawServer = await startRawServer(ledger);
-  const dead = `http://127.0.0.1:${await deadPort()}`;
+  const dead = deadUrl;
   const urls: Record<Call["server"], { h2Url: string; h1Url: string }> = {
     "connect-node": server,
     "grpc-js": { h2Url: grpcJs.baseUrl, h1Url: grpcJs.baseUrl },

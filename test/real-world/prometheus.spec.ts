@@ -37,7 +37,7 @@
 // the buckets that were scraped, and against the traffic only with bounds
 // that hold however slow the machine is.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -179,6 +179,13 @@ describe("a real Prometheus", function () {
       path.join(repoRoot, "scripts/grpc-monitoring.mjs"),
       ...["--out", prefixedDir, "--namespace", "shop", "--subsystem", "api"],
     ]);
+    // Both sets of alerts run in one Prometheus over one job, so their ALERTS
+    // series would be the same series written by two groups ("out of order
+    // sample"): the prefixed copy's alerts get a label of their own.
+    for (const file of ["grpc.rules.yml", "grpc.slo.yml"]) {
+      const f = path.join(prefixedDir, file);
+      writeFileSync(f, readFileSync(f, "utf8").replaceAll("\n        labels:\n", "\n        labels:\n          metric_set: prefixed\n"));
+    }
     registry = new Registry();
     const opts = { registry, handlingTimeHistogram: true } as const;
     const named = { ...opts, namespace: "shop", subsystem: "api" } as const;
@@ -552,7 +559,7 @@ describe("a real Prometheus", function () {
           const r = rules.get(name)!;
           expect(r.state, name).to.equal("pending");
           expect(r.alerts!.map((a) => [a.labels, a.state])).to.deep.equal([
-            [{ alertname: name, job, grpc_service: service, severity }, "pending"],
+            [{ alertname: name, job, grpc_service: service, severity, ...(v.set === "prefixed" ? { metric_set: "prefixed" } : {}) }, "pending"],
           ]);
           closeTo(Number(r.alerts![0].value), ratio, `${name} value`);
         }
