@@ -169,7 +169,7 @@ class Received<T> extends Wrapped<T> {
 
   constructor(
     source: AsyncIterable<T>,
-    private readonly call: ClientCall,
+    protected readonly call: ClientCall,
   ) {
     super(source);
     this.s = call.call.s;
@@ -233,7 +233,9 @@ class TimedReceived<T> extends Received<T> {
   private recvStart = -1;
 
   override next(): Promise<IteratorResult<T>> {
-    if (this.waitsLeft > 0) {
+    // A read after the call ended (the caller aborted, then read again) waits
+    // for nothing: Connect-ES 2.2 answers it without reaching interceptors.
+    if (this.waitsLeft > 0 && !this.call.ended) {
       this.waitsLeft--;
       this.recvStart = now();
     }

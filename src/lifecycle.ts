@@ -105,7 +105,8 @@ export function watchUnary(
  * @private Internal code, does not follow semantic versioning.
  */
 export abstract class StreamCall {
-  private ended = false;
+  /** Whether the call's end is recorded. */
+  ended = false;
 
   constructor(
     readonly req: StreamRequest,

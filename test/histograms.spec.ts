@@ -76,6 +76,22 @@ describe("histograms", () => {
       }
     });
 
+    it("time no read that begins after the caller aborted: it waits for nothing", async () => {
+      const ac = new AbortController();
+      const it = f.client(grpc).pingList({ responseCount: 1, waitForCancel: true }, { signal: ac.signal })[Symbol.asyncIterator]();
+      expect((await it.next()).done).to.equal(false);
+      ac.abort();
+      // Connect-ES 2.2 rejects these with Canceled before any interceptor;
+      // 2.1 passes them through, and its stream answers done.
+      const after = [await outcome(() => it.next()), await outcome(() => it.next())];
+      expect(after).to.satisfy((a: string[]) => a.every((o) => o === "Canceled" || o === "OK"));
+      const s = await f.settled("grpc_client_");
+      const recv = histogram(s, "grpc_client_msg_recv_handling_seconds", "server_stream", "PingList");
+      // The one wait that got the first message.
+      expect(recv.count).to.equal(1);
+      expect(s[key("grpc_client_handled_total", { grpc_code: "Canceled", grpc_method: "PingList", grpc_service: service, grpc_type: "server_stream" })]).to.equal(1);
+    });
+
     it("use Go's default buckets", async () => {
       await f.client(grpc).ping({});
       const s = await f.settled("grpc_");

@@ -75,11 +75,13 @@ export async function callConnect(client: Client<typeof PingService>, e: Entry):
         abort();
         return false;
       }
+      // A read after the caller aborted waits for nothing (docs/metrics.md).
+      const live = !ac.signal.aborted;
       let r: IteratorResult<unknown>;
       try {
         r = await it.next();
       } finally {
-        t.waits++;
+        if (live) t.waits++;
       }
       if (r.done === true) return true;
       t.received++;

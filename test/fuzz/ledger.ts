@@ -28,7 +28,7 @@ export interface CallerTruth {
   code: CodeName;
   /** Responses delivered to the caller. */
   received: number;
-  /** The caller's waits for a response message (`next()` calls that settled). */
+  /** The caller's waits for a response message (`next()` calls that settled, begun before it aborted). */
   waits: number;
   /** Requests the transport pulled (the probe's count). */
   pulled: number;
