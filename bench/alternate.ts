@@ -25,6 +25,11 @@ export interface AlternateOptions<V extends string> {
   readonly slices: number;
   /** Runs one batch of a variant. */
   readonly batch: (variant: V) => Promise<void>;
+  /**
+   * Runs before each batch, untimed: e.g. a minor GC, so that no batch pays
+   * for the garbage of the one before it.
+   */
+  readonly beforeBatch?: () => void;
 }
 
 /** alternate times the batches and returns them by round and slice. */
@@ -40,6 +45,7 @@ export async function alternate<V extends string>(opts: AlternateOptions<V>): Pr
     for (let s = 0; s < opts.slices; s++) {
       const slice = {} as Record<V, Sample>;
       for (const v of rotate(opts.variants, turn++)) {
+        opts.beforeBatch?.();
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         await opts.batch(v);

@@ -106,6 +106,14 @@ export function floorInterceptors(registry: Registry): {
 }
 
 /**
+ * floorServerInterceptor makes the floor's server interceptor alone, with its
+ * metrics in `registry`: the scrape scenario's prom-client reference.
+ */
+export function floorServerInterceptor(registry: Registry): Interceptor {
+  return floorInterceptor(new FloorMetricSet(registry, "server"), "server");
+}
+
+/**
  * One side's interceptor. The request direction counts as `received` on the
  * server and `sent` on the client, and the response direction the other way.
  */

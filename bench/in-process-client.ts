@@ -5,22 +5,29 @@ import { createClient, createRouterTransport, type Client } from "@connectrpc/co
 import type { Registry } from "prom-client";
 import { EchoService } from "../gen/connectrpc/prometheus/bench/v1/echo_pb.js";
 import { echoRoutes } from "./echo-routes.js";
+import type { PassThroughCounts } from "./pass-through.js";
 import { instrument, type Variant } from "./variants.js";
 
 /** An Echo client. */
 export type EchoClient = Client<typeof EchoService>;
 
-/**
- * inProcessClient makes an in-process client and server of a variant, and
- * returns the client and the registry that both sides record into.
- */
-export function inProcessClient(variant: Variant): { client: EchoClient; registry: Registry } {
-  const { server, client, registry } = instrument(variant);
+/** An in-process client of one variant, and what it records into. */
+export interface InProcessClient {
+  readonly client: EchoClient;
+  /** The registry that both sides record into. */
+  readonly registry: Registry;
+  /** The pass-through's counts, for that variant. */
+  readonly passThrough?: { readonly server: PassThroughCounts; readonly client: PassThroughCounts };
+}
+
+/** inProcessClient makes an in-process client and server of a variant. */
+export function inProcessClient(variant: Variant): InProcessClient {
+  const { server, client, registry, passThrough } = instrument(variant);
   const transport = createRouterTransport(echoRoutes, {
     router: { interceptors: server },
     transport: { interceptors: client },
   });
-  return { client: createClient(EchoService, transport), registry };
+  return { client: createClient(EchoService, transport), registry, passThrough };
 }
 
 /** unaryBatch makes `n` unary calls one after another. */
@@ -30,11 +37,14 @@ export async function unaryBatch(client: EchoClient, n: number): Promise<void> {
   }
 }
 
-/** streamBatch makes `n` server-stream calls of `length` messages each. */
-export async function streamBatch(client: EchoClient, n: number, length: number): Promise<void> {
+/**
+ * streamBatch makes `n` server-stream calls of `length` messages each; every
+ * message carries `text`.
+ */
+export async function streamBatch(client: EchoClient, n: number, length: number, text = "hello"): Promise<void> {
   for (let i = 0; i < n; i++) {
     let got = 0;
-    for await (const _ of client.echoStream({ text: "hello", count: length })) {
+    for await (const _ of client.echoStream({ text, count: length })) {
       got++;
     }
     if (got !== length) {

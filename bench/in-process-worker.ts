@@ -4,7 +4,8 @@
 // figures.
 import { alternate, type Sample, type Slice } from "./alternate.js";
 import { serve } from "./child-process.js";
-import { inProcessClient, streamBatch, unaryBatch, type EchoClient } from "./in-process-client.js";
+import { inProcessClient, streamBatch, unaryBatch, type InProcessClient } from "./in-process-client.js";
+import type { PassThroughCounts } from "./pass-through.js";
 import { variants, type Variant } from "./variants.js";
 
 /** What the parent asks for. */
@@ -29,10 +30,19 @@ export interface InProcessArg {
 /** One slice: per variant, ns per unary call or per streamed message. */
 export type UnitSlice = Record<Variant, { readonly cpuNs: number; readonly wallNs: number }>;
 
-/** The timings, by round and slice. */
+/** The timings, by round and slice, and what the pass-through counted. */
 export interface InProcessResult {
   readonly unary: UnitSlice[][];
   readonly stream: UnitSlice[][];
+  /** Per side, the pass-through's counts and what they should be. */
+  readonly passThrough: readonly PassThroughCheck[];
+}
+
+/** One side's pass-through counts against the calls made. */
+export interface PassThroughCheck {
+  readonly side: "server" | "client";
+  readonly counted: { readonly calls: number; readonly ok: number; readonly messages: number };
+  readonly expected: { readonly calls: number; readonly ok: number; readonly messages: number };
 }
 
 /** perUnit turns batch times in ms into ns per call or message. */
@@ -44,26 +54,36 @@ function perUnit(rounds: readonly Slice<Variant>[][], units: number): UnitSlice[
 }
 
 async function run(arg: InProcessArg): Promise<InProcessResult> {
-  const clients = Object.fromEntries(variants.map((v) => [v, inProcessClient(v).client])) as Record<
-    Variant,
-    EchoClient
-  >;
+  const built = Object.fromEntries(variants.map((v) => [v, inProcessClient(v)])) as Record<Variant, InProcessClient>;
+  const clients = (v: Variant) => built[v].client;
+  const warmupStreams = Math.ceil(arg.warmupCalls / arg.streamLength);
   for (const v of variants) {
-    await unaryBatch(clients[v], arg.warmupCalls);
-    await streamBatch(clients[v], Math.ceil(arg.warmupCalls / arg.streamLength), arg.streamLength);
+    await unaryBatch(clients(v), arg.warmupCalls);
+    await streamBatch(clients(v), warmupStreams, arg.streamLength);
   }
   const common = { ...arg, variants };
   const unary = await alternate({
     ...common,
-    batch: (v) => unaryBatch(clients[v], arg.unaryBatch),
+    batch: (v) => unaryBatch(clients(v), arg.unaryBatch),
   });
   const stream = await alternate({
     ...common,
-    batch: (v) => streamBatch(clients[v], arg.streamBatch, arg.streamLength),
+    batch: (v) => streamBatch(clients(v), arg.streamBatch, arg.streamLength),
+  });
+  const unaryCalls = arg.warmupCalls + unary.length * arg.slices * arg.unaryBatch;
+  const streams = warmupStreams + stream.length * arg.slices * arg.streamBatch;
+  // Each server stream has one request message and streamLength responses.
+  const expected = { calls: unaryCalls + streams, ok: unaryCalls, messages: streams * (1 + arg.streamLength) };
+  const counts = built["pass-through"].passThrough;
+  const check = (side: "server" | "client", c: PassThroughCounts | undefined): PassThroughCheck => ({
+    side,
+    counted: { calls: c?.calls ?? NaN, ok: c?.ok ?? NaN, messages: c?.messages ?? NaN },
+    expected,
   });
   return {
     unary: perUnit(unary, arg.unaryBatch),
     stream: perUnit(stream, arg.streamBatch * arg.streamLength),
+    passThrough: [check("server", counts?.server), check("client", counts?.client)],
   };
 }
 

@@ -1,16 +1,18 @@
-// `npm run bench [-- --quick] [-- --only=in-process,network,memory,options]`: the
-// benchmark suite of issue 4. Every scenario runs in child processes; this
+// `npm run bench [-- --quick] [-- --only=in-process,network,memory,options,interceptor,scrape]`:
+// the benchmark suite of issues 4, 11 and 12. Every scenario runs in child processes; this
 // process only orchestrates and prints. See bench/README-section.md.
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { inProcess } from "./in-process.js";
+import { interceptorAlone } from "./interceptor.js";
 import { memory } from "./memory.js";
 import { network } from "./network.js";
 import { optionCosts } from "./options.js";
 import { Report } from "./report.js";
+import { scrape } from "./scrape.js";
 import { settings } from "./settings.js";
 
-const scenarios = ["in-process", "network", "memory", "options"] as const;
+const scenarios = ["in-process", "network", "memory", "options", "interceptor", "scrape"] as const;
 type Scenario = (typeof scenarios)[number];
 
 /** parseArgs reads `--quick` and `--only=a,b`. */
@@ -62,6 +64,8 @@ async function main(): Promise<number> {
     const o = s.options;
     await run("options", () => optionCosts(o, report));
   }
+  await run("interceptor", () => interceptorAlone(s.interceptor, report));
+  await run("scrape", () => scrape(s.scrape, report));
   report.printSummary();
   console.log(
     `\nTook ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at the end ${load()}.`,

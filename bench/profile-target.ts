@@ -4,7 +4,7 @@
 // the profile summary can attribute every sample to a variant and leave out
 // start-up and warm-up.
 import { inProcessClient, unaryBatch } from "./in-process-client.js";
-import { variants, type Variant } from "./variants.js";
+import { profiledVariants as variants, type ProfiledVariant as Variant } from "./variants.js";
 
 /** What the target prints as its last line. */
 export interface TargetWindows {

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { summarise, type CpuProfile, type Origin, type ProfileSummary } from "./cpu-profile-summary.js";
 import type { TargetWindows } from "./profile-target.js";
-import { variants, type Variant } from "./variants.js";
+import { profiledVariants as variants, type ProfiledVariant as Variant } from "./variants.js";
 
 const calls = Number(process.argv[2] ?? "60000");
 const root = fileURLToPath(new URL("..", import.meta.url));

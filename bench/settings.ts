@@ -1,9 +1,11 @@
-// How much work each scenario does: the full run (under 5 minutes on a busy
+// How much work each scenario does: the full run (about 6 minutes on a busy
 // 2-core machine) and `--quick` (about a minute, gRPC only on the network,
 // for a first look). Rounds stop early when a scenario's budget is spent.
 import type { InProcessArg } from "./in-process-worker.js";
+import type { InterceptorArg } from "./interceptor-worker.js";
 import type { MemoryArg } from "./memory-worker.js";
 import type { OptionsArg } from "./options-worker.js";
+import type { ScrapeArg } from "./scrape-worker.js";
 
 /** The network scenarios' settings. */
 export interface NetworkSettings {
@@ -35,6 +37,10 @@ export interface Settings {
   readonly memory: MemoryArg;
   /** Scenario 6; undefined where the run leaves it out. */
   readonly options: OptionsArg | undefined;
+  /** Scenario 7: each side's interceptor alone. */
+  readonly interceptor: InterceptorArg;
+  /** Scenario 8: scrape time and heap per method. */
+  readonly scrape: ScrapeArg;
 }
 
 const full: Settings = {
@@ -45,7 +51,7 @@ const full: Settings = {
     budgetMs: 18_000,
     slices: 10,
     unaryBatch: 200,
-    streamBatch: 4,
+    streamBatch: 2,
     streamLength: 1000,
     warmupCalls: 5000,
   },
@@ -63,7 +69,38 @@ const full: Settings = {
     streamLength: 1000,
   },
   memory: { calls: 200_000, streamEvery: 100, failEvery: 50, streamLength: 10, warmupCalls: 10_000 },
-  options: { rounds: 20, minRounds: 5, budgetMs: 20_000, slices: 10, unaryBatch: 200, warmupCalls: 3000 },
+  options: {
+    rounds: 20,
+    minRounds: 5,
+    budgetMs: 20_000,
+    slices: 10,
+    unaryBatch: 200,
+    warmupCalls: 3000,
+    payloads: [16, 1024, 16_384],
+    sizeBudgetMs: 10_000,
+    sizeBatchBytes: 4 * 1024 * 1024,
+  },
+  interceptor: {
+    rounds: 30,
+    minRounds: 5,
+    budgetMs: 7000,
+    slices: 10,
+    unaryBatch: 50_000,
+    streamBatch: 50,
+    streamLength: 1000,
+    warmupCalls: 50_000,
+    warmupStreams: 50,
+  },
+  scrape: {
+    sizes: [10, 100, 1000],
+    baselineCommit: "a4b3fa2",
+    rounds: 10,
+    minRounds: 3,
+    budgetMs: 10_000,
+    slices: 6,
+    methodsPerBatch: 1000,
+    heapMethods: 2000,
+  },
 };
 
 const quick: Settings = {
@@ -90,7 +127,18 @@ const quick: Settings = {
     connectProtocol: false,
   },
   memory: { ...full.memory, calls: 10_000, warmupCalls: 3_000 },
-  options: { rounds: 3, minRounds: 3, budgetMs: 0, slices: 4, unaryBatch: 100, warmupCalls: 1000 },
+  options: {
+    ...full.options!,
+    rounds: 3,
+    minRounds: 3,
+    budgetMs: 0,
+    slices: 4,
+    unaryBatch: 100,
+    warmupCalls: 1000,
+    sizeBudgetMs: 0,
+  },
+  interceptor: { ...full.interceptor, rounds: 3, minRounds: 3, budgetMs: 0, slices: 6 },
+  scrape: { ...full.scrape, rounds: 2, minRounds: 2, budgetMs: 0, slices: 4, heapMethods: 1000 },
 };
 
 /** settings picks the full or the quick settings. */

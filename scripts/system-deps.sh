@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `npm test` runs this first (pretest). It installs the Debian packages that
 # the real-world tests use, if they are missing: prometheus (the prometheus
-# and promtool commands), prometheus-pushgateway and chromium. Installing needs root and apt-get, as
+# and promtool commands), prometheus-pushgateway, chromium, and golang-go with
+# Debian's grpc-go and go-grpc-prometheus sources (the specs build the grpc-go
+# peers from them with scripts/go-peer.sh). Installing needs root and apt-get, as
 # on CI and on the project's machines. Safe to run again: it does nothing when
 # everything is there.
 #
@@ -18,6 +20,16 @@ prometheus_bin="${PROMETHEUS_BIN:-prometheus}"
 promtool_bin="${PROMTOOL_BIN:-promtool}"
 pushgateway_bin="${PUSHGATEWAY_BIN:-prometheus-pushgateway}"
 chromium_bin=/usr/bin/chromium
+# What scripts/go-peer.sh builds the grpc-go peers from.
+gocode=/usr/share/gocode/src
+go_packages=(golang-go golang-google-grpc-dev golang-github-grpc-ecosystem-go-grpc-prometheus-dev)
+go_present() {
+  case $1 in
+    golang-go) command -v go >/dev/null 2>&1 ;;
+    golang-google-grpc-dev) [ -d "$gocode/google.golang.org/grpc" ] ;;
+    golang-github-grpc-ecosystem-go-grpc-prometheus-dev) [ -d "$gocode/github.com/grpc-ecosystem/go-grpc-prometheus" ] ;;
+  esac
+}
 
 need=()
 add() {
@@ -29,6 +41,7 @@ command -v "$prometheus_bin" >/dev/null 2>&1 || add prometheus
 command -v "$promtool_bin" >/dev/null 2>&1 || add prometheus
 command -v "$pushgateway_bin" >/dev/null 2>&1 || add prometheus-pushgateway
 [ -x "$chromium_bin" ] || add chromium
+for p in "${go_packages[@]}"; do go_present "$p" || add "$p"; done
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
@@ -53,6 +66,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
           echo "  chromium ($chromium_bin) is needed by:"
           specs 'support/browser\.js'
           ;;
+        golang-*)
+          echo "  $p (the grpc-go peers, scripts/go-peer.sh) is needed by:"
+          specs 'peers/go-peers\.js'
+          ;;
       esac
     done
     echo "Install them as root (Debian: apt-get install ${need[*]}) and run npm test again,"
@@ -68,3 +85,6 @@ for cmd in "$prometheus_bin" "$promtool_bin" "$pushgateway_bin"; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "system-deps: apt-get installed ${need[*]}, but $cmd is still missing" >&2; exit 1; }
 done
 [ -x "$chromium_bin" ] || { echo "system-deps: apt-get installed ${need[*]}, but $chromium_bin is still missing" >&2; exit 1; }
+for p in "${go_packages[@]}"; do
+  go_present "$p" || { echo "system-deps: apt-get installed ${need[*]}, but $p is still missing" >&2; exit 1; }
+done

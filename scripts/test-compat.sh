@@ -80,7 +80,12 @@ newest connect_version @connectrpc/connect@2.2
 newest connect_node_version @connectrpc/connect-node@2.2
 [ -n "$connect_version" ] && [ -n "$connect_node_version" ] ||
   fail "the npm registry has no @connectrpc/connect and @connectrpc/connect-node 2.2.x${view_error:+ (npm: $view_error)}"
-say "Node $node_version, @connectrpc/connect $connect_version, @connectrpc/connect-node $connect_node_version"
+# >>> @prometheus-io/client (issue 11): prom-client's successor, Node >= 22.
+newest prometheus_io_version @prometheus-io/client@0.16
+[ -n "$prometheus_io_version" ] ||
+  fail "the npm registry has no @prometheus-io/client 0.16.x${view_error:+ (npm: $view_error)}"
+# <<< @prometheus-io/client
+say "Node $node_version, @connectrpc/connect $connect_version, @connectrpc/connect-node $connect_node_version, @prometheus-io/client $prometheus_io_version"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/connectrpc-prometheus-compat-XXXXXX")"
 cleanup() {
@@ -126,12 +131,13 @@ node -e '
   }
   pkg.devDependencies["@connectrpc/connect"] = process.argv[1];
   pkg.devDependencies["@connectrpc/connect-node"] = process.argv[2];
+  pkg.devDependencies["@prometheus-io/client"] = process.argv[5]; // @prometheus-io/client (issue 11)
   fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2) + "\n");
   const rc = JSON.parse(fs.readFileSync(".mocharc.json", "utf8"));
   rc.spec = [process.argv[3]];
   rc.ignore = [...(rc.ignore ?? []), ...process.argv[4].split(" ").filter(Boolean)];
   fs.writeFileSync(".mocharc.json", JSON.stringify(rc, null, 2) + "\n");
-' "$connect_version" "$connect_node_version" "$specs" "$ignore"
+' "$connect_version" "$connect_node_version" "$specs" "$ignore" "$prometheus_io_version"
 npm_q install --prefix "$work/repo" --prefer-offline >/dev/null ||
   fail "npm install of @connectrpc/connect@$connect_version and @connectrpc/connect-node@$connect_node_version under Node $node_version failed"
 for p in connect connect-node; do
@@ -146,6 +152,15 @@ node scripts/build.mjs >/dev/null || fail "the build failed under Node $node_ver
 set +e
 node node_modules/mocha/bin/mocha.js
 status=$?
+# >>> @prometheus-io/client (issue 11): test/compat/*.compat.ts, which the
+# core glob leaves out, with the package installed above.
+got_io="$(node -p "require('./node_modules/@prometheus-io/client/package.json').version")"
+[ "$got_io" = "$prometheus_io_version" ] || fail "node_modules has @prometheus-io/client $got_io, not $prometheus_io_version"
+say "running test/compat/*.compat.ts with @prometheus-io/client $got_io"
+node node_modules/mocha/bin/mocha.js --no-config --node-option import=tsx --extension ts --timeout 20000 --exit 'test/compat/*.compat.ts'
+io_status=$?
+[ $status = 0 ] && status=$io_status
+# <<< @prometheus-io/client
 set -e
 say "$([ $status = 0 ] && echo passed || echo FAILED) under Node $(node --version) with @connectrpc/connect $connect_version and @connectrpc/connect-node $connect_node_version in $((SECONDS - started)) s"
 exit $status

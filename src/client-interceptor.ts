@@ -1,9 +1,10 @@
 import { Code, ConnectError, type Interceptor, type StreamRequest } from "@connectrpc/connect";
 import { now } from "./clock.js";
 import { callCode } from "./code.js";
-import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
+import { elapsedSeconds, ignore, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
 import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
+import type { Series } from "./series.js";
 
 /**
  * clientInterceptor follows each call a client makes: sent 1, and received 1
@@ -48,12 +49,20 @@ class ClientCall extends StreamCall {
     req.signal.addEventListener("abort", this.onAbort);
   }
 
+  /** The request stream, when its sends are timed. */
+  sending: TimedSent<unknown> | undefined;
+
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-    return new Sent(source, this);
+    if (this.call.s.send === undefined) {
+      return new Sent(source, this);
+    }
+    const timed = new TimedSent(source, this);
+    this.sending = timed as TimedSent<unknown>;
+    return timed;
   }
 
   responses<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-    return new Received(source, this);
+    return this.call.s.recv === undefined ? new Received(source, this) : new TimedReceived(source, this);
   }
 
   /**
@@ -68,6 +77,8 @@ class ClientCall extends StreamCall {
 
   protected finish(failed: boolean, error: unknown): void {
     this.req.signal.removeEventListener("abort", this.onAbort);
+    // A request the transport took and will not follow with another was sent as the call ended.
+    this.sending?.sent();
     const { s, exemplar, start } = this.call;
     s.handledCall(callCode(false, failed, error, this.req, start), elapsedSeconds(this.call), exemplar);
   }
@@ -77,50 +88,72 @@ class ClientCall extends StreamCall {
   };
 }
 
-/**
- * Counts each request message the transport pulls, and times how long the
- * transport takes to send it: from handing it over to the next pull.
- */
+/** Counts each request message the transport pulls. */
 class Sent<T> extends Wrapped<T> {
-  private sendStart = -1;
+  protected readonly s: Series;
 
   constructor(
     source: AsyncIterable<T>,
-    private readonly call: ClientCall,
+    protected readonly call: ClientCall,
   ) {
     super(source);
-  }
-
-  override return(value?: unknown): Promise<IteratorResult<T>> {
-    this.beforeNext();
-    return super.return(value);
-  }
-
-  override throw(error?: unknown): Promise<IteratorResult<T>> {
-    this.beforeNext();
-    return super.throw(error);
-  }
-
-  /** The transport asks for the next message: it has sent the last one. */
-  protected override beforeNext(): void {
-    if (this.sendStart >= 0) {
-      this.call.call.s.send?.observe((now() - this.sendStart) / 1000);
-      this.sendStart = -1;
-    }
+    this.s = call.call.s;
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
     if (r.done !== true) {
-      const { s, fail } = this.call.call;
-      s.sent++;
-      observeSize(s.sizeSent, this.call.req.method.input, r.value, fail);
-      if (s.send !== undefined) {
-        this.sendStart = now();
-      }
+      this.counted(r.value);
     }
   };
 
-  protected readonly onError = (): void => {};
+  protected counted(message: T): void {
+    const s = this.s;
+    s.sent++;
+    if (s.sizeSent !== undefined) {
+      observeSize(s.sizeSent, this.call.req.method.input, message, this.call.call.fail);
+    }
+  }
+
+  protected readonly onError = ignore;
+}
+
+/**
+ * Sent, with `streamSendTimeHistogram`: it also times how long the transport
+ * takes to send each message, from handing it over to the next pull.
+ */
+class TimedSent<T> extends Sent<T> {
+  private sendStart = -1;
+
+  override next(): Promise<IteratorResult<T>> {
+    this.sent();
+    return super.next();
+  }
+
+  override return(value?: unknown): Promise<IteratorResult<T>> {
+    this.sent();
+    return super.return(value);
+  }
+
+  override throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.sent();
+    return super.throw(error);
+  }
+
+  protected override counted(message: T): void {
+    super.counted(message);
+    this.sendStart = now();
+  }
+
+  /**
+   * The transport asks for the next message, is done, or the call ended: it
+   * has sent the last one.
+   */
+  sent(): void {
+    if (this.sendStart >= 0) {
+      this.s.send!.observe((now() - this.sendStart) / 1000);
+      this.sendStart = -1;
+    }
+  }
 }
 
 /**
@@ -130,9 +163,7 @@ class Sent<T> extends Wrapped<T> {
  * does: the caller gets no message otherwise.
  */
 class Received<T> extends Wrapped<T> {
-  /** Waits left to time: a client stream's single response is one wait, not two. */
-  private waitsLeft: number;
-  private recvStart = -1;
+  protected readonly s: Series;
   private received = 0;
   private single: T | undefined;
 
@@ -141,8 +172,7 @@ class Received<T> extends Wrapped<T> {
     private readonly call: ClientCall,
   ) {
     super(source);
-    const { s } = call.call;
-    this.waitsLeft = s.recv === undefined ? 0 : s.kind === "client_streaming" ? 1 : Infinity;
+    this.s = call.call.s;
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -155,38 +185,29 @@ class Received<T> extends Wrapped<T> {
     return super.throw(error);
   }
 
-  protected override beforeNext(): void {
-    if (this.waitsLeft > 0) {
-      this.waitsLeft--;
-      this.recvStart = now();
-    }
-  }
-
-  private waited(): void {
-    if (this.recvStart >= 0) {
-      this.call.call.s.recv?.observe((now() - this.recvStart) / 1000);
-      this.recvStart = -1;
-    }
-  }
+  /** A wait for a message ended. */
+  protected waited(): void {}
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
     this.waited();
-    const { call } = this;
-    const { s, fail } = call.call;
-    const kind = s.kind;
-    if (r.done !== true) {
-      this.received++;
-      if (kind === "client_streaming") {
-        this.single = r.value;
-      } else {
-        s.received++;
-        observeSize(s.sizeReceived, call.req.method.output, r.value, fail);
+    const { call, s } = this;
+    if (s.kind !== "client_streaming") {
+      if (r.done === true) {
+        call.end(false, undefined);
+        return;
       }
-    } else if (kind !== "client_streaming") {
-      call.end(false, undefined);
+      s.received++;
+      if (s.sizeReceived !== undefined) {
+        observeSize(s.sizeReceived, call.req.method.output, r.value, call.call.fail);
+      }
+    } else if (r.done !== true) {
+      this.received++;
+      this.single = r.value;
     } else if (this.received === 1) {
       s.received++;
-      observeSize(s.sizeReceived, call.req.method.output, this.single, fail);
+      if (s.sizeReceived !== undefined) {
+        observeSize(s.sizeReceived, call.req.method.output, this.single, call.call.fail);
+      }
       this.single = undefined;
       call.end(false, undefined);
     } else {
@@ -200,4 +221,29 @@ class Received<T> extends Wrapped<T> {
     this.waited();
     this.call.end(true, e);
   };
+}
+
+/**
+ * Received, with `streamReceiveTimeHistogram`: it also times each wait for a
+ * message, as Go times each `RecvMsg`.
+ */
+class TimedReceived<T> extends Received<T> {
+  /** Waits left to time: a client stream's single response is one wait, not two. */
+  private waitsLeft = this.s.kind === "client_streaming" ? 1 : Infinity;
+  private recvStart = -1;
+
+  override next(): Promise<IteratorResult<T>> {
+    if (this.waitsLeft > 0) {
+      this.waitsLeft--;
+      this.recvStart = now();
+    }
+    return super.next();
+  }
+
+  protected override waited(): void {
+    if (this.recvStart >= 0) {
+      this.s.recv!.observe((now() - this.recvStart) / 1000);
+      this.recvStart = -1;
+    }
+  }
 }

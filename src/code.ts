@@ -33,12 +33,13 @@ const deadlineToleranceMinMs = 50;
  * the reason it was abandoned:
  * - A call whose HTTP/2 stream the client reset (`resetCode`, seen through
  *   `ServerMetrics.contextValues`), or whose signal aborted before it ended,
- *   has the code of that abort: RST_STREAM CANCEL is Canceled; an
- *   INTERNAL_ERROR reset of a call with a deadline is DeadlineExceeded
- *   (Connect-ES clients reset so on their deadline); the server's own
- *   deadline is DeadlineExceeded. A hang-up that carries no code (HTTP/1.1,
- *   a failed write) is Canceled, or DeadlineExceeded if the call's deadline
- *   has passed by the server's clock, with 20% (at least 50 ms) of slack.
+ *   has the code of that abort: RST_STREAM CANCEL is Canceled; any other
+ *   reset, and a lost connection, is DeadlineExceeded for a call with a
+ *   deadline (Connect-ES clients reset with INTERNAL_ERROR on their
+ *   deadline) and Canceled otherwise; the server's own deadline is
+ *   DeadlineExceeded. A hang-up that carries no code (HTTP/1.1, a failed
+ *   write) is Canceled, or DeadlineExceeded if the call's deadline has
+ *   passed by the server's clock, with 20% (at least 50 ms) of slack.
  * - Otherwise the handler's outcome decides, and nothing else: a
  *   ConnectError keeps its code, whenever it comes; any other thrown value is
  *   Internal, which connect-node puts on the wire, except `throw undefined`,
@@ -61,11 +62,8 @@ export function callCode(
     return failed ? reasonCode(error, Code.Unknown) : 0;
   }
   if (resetCode !== 0) {
-    return resetCode === http2Cancel
-      ? Code.Canceled
-      : resetCode === http2InternalError && requestTimeoutMs(req.header) !== undefined
-        ? Code.DeadlineExceeded
-        : (h2ResetCodes[resetCode] ?? Code.Internal);
+    const code = h2ResetCodes[resetCode] ?? Code.Internal;
+    return code === Code.Internal ? lostCode(req) : code;
   }
   if (req.signal.aborted) {
     const reason: unknown = req.signal.reason;
@@ -74,7 +72,7 @@ export function callCode(
       return timeoutMs !== undefined && deadlinePassed(timeoutMs, startMs) ? Code.DeadlineExceeded : Code.Canceled;
     }
     const code = (reason as ConnectError).code;
-    return code === Code.Internal && requestTimeoutMs(req.header) !== undefined ? Code.DeadlineExceeded : code;
+    return code === Code.Internal ? lostCode(req) : code;
   }
   if (!failed) {
     return 0;
@@ -83,6 +81,39 @@ export function callCode(
     return error.code;
   }
   return error === undefined && (req.stream || isGrpc(req.header)) ? 0 : Code.Internal;
+}
+
+/**
+ * codeAfterReset is the code of a server call whose HTTP/2 stream was reset
+ * after the call ended, as `ServerMetrics.contextValues` sees it, for a
+ * handler that saw its requests end cleanly at `endOfInputMs` (server clock):
+ *
+ * - RST_STREAM CANCEL is a client that cancelled while it still sent (a
+ *   Connect-ES client ends its requests cleanly, then resets): Canceled.
+ * - Another reset is a Connect-ES client's deadline if the requests ended
+ *   when the deadline had passed by the server's clock (it ends them cleanly,
+ *   then resets with INTERNAL_ERROR): DeadlineExceeded.
+ * - Otherwise the reset came after a complete answer (gRPC-Web and Connect
+ *   clients reset a stream with INTERNAL_ERROR once they have read the whole
+ *   answer), and `code`, the answer's code, stays.
+ *
+ * @private Internal code, does not follow semantic versioning.
+ */
+export function codeAfterReset(
+  code: number,
+  resetCode: number,
+  req: CodeContext,
+  startMs: number,
+  endOfInputMs: number,
+): number {
+  if (resetCode === 0) {
+    return code;
+  }
+  if (resetCode === h2ResetCodes.cancel) {
+    return Code.Canceled;
+  }
+  const timeoutMs = requestTimeoutMs(req.header);
+  return timeoutMs !== undefined && deadlinePassed(timeoutMs, startMs, endOfInputMs) ? Code.DeadlineExceeded : code;
 }
 
 /**
@@ -97,13 +128,26 @@ export function isHangUp(reason: unknown): boolean {
   return !(reason instanceof ConnectError) || reason.code === Code.Aborted;
 }
 
-/** NGHTTP2_INTERNAL_ERROR and NGHTTP2_CANCEL. */
-const http2InternalError = 2;
-const http2Cancel = 8;
+/**
+ * The code of a call whose client reset its stream with an error code, or
+ * whose connection was lost: connect-node aborts such a call with Internal
+ * (an INTERNAL_ERROR reset; Node reports a TCP reset as one too). A
+ * Connect-ES client resets so on its deadline: DeadlineExceeded if the call
+ * carried one. Otherwise the client went away: Canceled, as a grpc-go
+ * server records any client reset or lost connection.
+ */
+function lostCode(req: CodeContext): number {
+  return requestTimeoutMs(req.header) !== undefined ? Code.DeadlineExceeded : Code.Canceled;
+}
 
-/** The codes connect-node gives the other HTTP/2 reset codes (`connectErrorFromH2ResetCode`). */
-const h2ResetCodes: Readonly<Record<number, number>> = {
+/**
+ * The codes connect-node gives HTTP/2 reset codes (`connectErrorFromH2ResetCode`);
+ * the others are Internal.
+ */
+const h2ResetCodes: Readonly<Record<number, number>> & { readonly cancel: 8 } = {
+  cancel: 8,
   7: Code.Unavailable,
+  8: Code.Canceled,
   11: Code.ResourceExhausted,
   12: Code.PermissionDenied,
   13: Code.PermissionDenied,
@@ -127,9 +171,9 @@ function isGrpc(header: Headers): boolean {
   return header.get("content-type")?.startsWith("application/grpc") === true;
 }
 
-function deadlinePassed(timeoutMs: number, startMs: number): boolean {
+function deadlinePassed(timeoutMs: number, startMs: number, atMs = now()): boolean {
   const tolerance = Math.max(deadlineToleranceMinMs, timeoutMs * deadlineTolerance);
-  return now() - startMs + tolerance >= timeoutMs;
+  return atMs - startMs + tolerance >= timeoutMs;
 }
 
 const grpcTimeoutUnitMs: Readonly<Record<string, number>> = {

@@ -34,8 +34,10 @@ export function familiesOf(config: ReporterConfig, all: readonly Series[]): Metr
     data: (s: Series) => (readonly [Labels, HistogramData])[],
   ) => {
     if (def === undefined || buckets === undefined) return [];
+    const le = [...buckets.map((b) => leValue(b, flavor.numberFormat)), "+Inf"];
     const layout: BucketLayout = {
-      le: [...buckets.map((b) => leValue(b, flavor.numberFormat)), "+Inf"],
+      le,
+      leLabels: le.map((value) => Object.freeze({ le: value as string })),
       position: flavor.le,
       countFirst: flavor.countFirst,
     };
@@ -68,7 +70,7 @@ export function familiesOf(config: ReporterConfig, all: readonly Series[]): Metr
         for (const s of all) {
           for (const code of s.handledOrder) {
             const exemplar = s.handledExemplars?.[code];
-            const sample: Sample = { value: s.handled[code], labels: s.labels.handled[code] };
+            const sample: Sample = { value: s.handled[code], labels: s.labels.handled(code) };
             if (exemplar !== undefined) sample.exemplar = exemplar;
             out.push(sample);
           }
@@ -88,7 +90,7 @@ export function familiesOf(config: ReporterConfig, all: readonly Series[]): Metr
     ...histogram(defs.handlingSeconds, config.handlingBuckets, (s) =>
       s.handlingByCode === undefined
         ? one(s.handling, s.labels.base)
-        : s.handlingOrder.map((code) => [s.labels.handlingByCode[code], s.handlingByCode![code]!] as const),
+        : s.handlingOrder.map((code) => [s.labels.handlingByCode(code), s.handlingByCode![code]!] as const),
     ),
     ...histogram(defs.msgRecvSeconds, config.recvBuckets, (s) => one(s.recv, s.labels.base)),
     ...histogram(defs.msgSendSeconds, config.sendBuckets, (s) => one(s.send, s.labels.base)),

@@ -151,7 +151,6 @@ export abstract class Wrapped<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    this.beforeNext();
     const p = this.it.next();
     p.then(this.onResult, this.onError);
     return p;
@@ -167,13 +166,14 @@ export abstract class Wrapped<T> implements AsyncIterableIterator<T> {
     return this.it.throw !== undefined ? this.it.throw(error) : Promise.reject(error);
   }
 
-  /** Called before each `next()` of the wrapped iterator. */
-  protected beforeNext(): void {}
   /** Sees each result; must not throw. */
   protected abstract readonly onResult: (r: IteratorResult<T>) => void;
   /** Sees each rejection; must not throw. */
   protected abstract readonly onError: (e: unknown) => void;
 }
+
+/** A rejection handler for side reactions that have nothing to do on a rejection. */
+export const ignore = (): void => {};
 
 /**
  * Seconds since the call's start, read from the clock only when its

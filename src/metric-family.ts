@@ -83,6 +83,8 @@ export class MetricFamily {
  */
 export interface BucketLayout {
   readonly le: readonly (number | string)[];
+  /** `{ le }` of each bound, built once: prom-client's own histograms build them on every read. */
+  readonly leLabels: readonly Labels[];
   readonly position: "first" | "sorted" | "last";
   readonly countFirst: boolean;
 }
@@ -103,15 +105,14 @@ export function histogramSamples(
   const bucketName = `${name}_bucket`;
   const sumName = `${name}_sum`;
   const countName = `${name}_count`;
-  const { le, position, countFirst } = layout;
-  const leObjects = le.map((value) => ({ le: value }) as unknown as Labels);
+  const { le, leLabels, position, countFirst } = layout;
   for (const [labels, data] of series) {
     let acc = 0;
     for (let i = 0; i < le.length; i++) {
       acc += data.buckets[i];
       const exemplar = data.exemplars?.[i] ?? null;
       if (position === "first" && !forJson) {
-        out.push({ value: acc, labels: leObjects[i], sharedLabels: labels, metricName: bucketName, exemplar });
+        out.push({ value: acc, labels: leLabels[i], sharedLabels: labels, metricName: bucketName, exemplar });
       } else {
         out.push({ value: acc, labels: withLe(labels, le[i], position), metricName: bucketName, exemplar });
       }

@@ -1,5 +1,4 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { Registry, RegistryContentType } from "prom-client";
 import type { AnyRequest } from "./call-labels.js";
 import type { FlavorName } from "./constants.js";
 
@@ -26,15 +25,29 @@ export interface RequestLabelsOption {
 }
 
 /**
+ * MetricsRegistry is a registry the metrics can go into: a `Registry` of
+ * prom-client 15 or of its successor @prometheus-io/client 0.16, or one of
+ * their subclasses (`AggregatorRegistry`, `ClusterRegistry`,
+ * `WorkerRegistry`). These four members are all the library uses.
+ */
+export interface MetricsRegistry {
+  /** Takes one of the library's metric objects; each package types it as its own `Metric`. */
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+  readonly contentType: string;
+}
+
+/**
  * MetricsOptions are the options that ServerMetrics and ClientMetrics share.
  */
 export interface MetricsOptions {
   /**
-   * The prom-client registry to register the metrics with. Default:
-   * prom-client's global `register`. One ServerMetrics and one ClientMetrics
-   * fit in one registry.
+   * The registry to register the metrics with: prom-client's or
+   * @prometheus-io/client's. Default: prom-client's global `register`. One
+   * ServerMetrics and one ClientMetrics fit in one registry.
    */
-  readonly registry?: Registry<RegistryContentType>;
+  readonly registry?: MetricsRegistry;
   /**
    * Record the handling-time histogram (`grpc_server_handling_seconds`,
    * `grpc_client_handling_seconds`). Default: off, as in go-grpc-prometheus:

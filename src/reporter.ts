@@ -1,12 +1,12 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { Registry, RegistryContentType } from "prom-client";
 import type { AnyRequest } from "./call-labels.js";
+import type { MetricsRegistry } from "./options.js";
 import { CallLabels } from "./call-labels.js";
 import { initializeCodeOrder, labelMethod, labelService, labelType } from "./constants.js";
 import { MetricFamily } from "./metric-family.js";
 import type { ReporterConfig } from "./resolve-options.js";
 import { familiesOf } from "./families.js";
-import { codeCount, Series, type HistogramBounds, type Labels, type SeriesLabels } from "./series.js";
+import { Series, SeriesLabels, type HistogramBounds, type Labels } from "./series.js";
 
 /**
  * Reporter holds the series of one side and the metric families that read
@@ -35,7 +35,7 @@ export class Reporter {
   /** A cache from descriptor objects, which are collected with their descriptors. */
   private readonly byMethod = new WeakMap<DescMethod, Series | null>();
   private readonly byMethodLabelled = new WeakMap<DescMethod, Map<string, Series> | null>();
-  private registry: Registry<RegistryContentType> | undefined;
+  private registry: MetricsRegistry | undefined;
 
   constructor(private readonly config: ReporterConfig) {
     const onError = config.onError;
@@ -175,13 +175,12 @@ export class Reporter {
       if (codeLast) codes();
       return Object.freeze(flavor.labelOrder === "sorted" ? sorted(labels) : labels);
     };
-    const codes = Array.from({ length: codeCount }, (_, c) => c);
-    return {
-      base: make([], 0),
-      handled: codes.map((c) => make(flavor.handledCodeLabels, c)),
-      // java-grpc-prometheus puts its header labels before the histogram's code label.
-      handlingByCode: codes.map((c) => make([flavor.histogramCodeLabel], c, true)),
-    };
+    return new SeriesLabels(make([], 0), (code, histogram) =>
+      histogram
+        ? // java-grpc-prometheus puts its header labels before the histogram's code label.
+          make([flavor.histogramCodeLabel], code, true)
+        : make(flavor.handledCodeLabels, code),
+    );
   }
 }
 
@@ -189,7 +188,7 @@ export class Reporter {
  * Throws, before anything is registered, if the registry already has one of
  * the metrics: a registry holds each name once.
  */
-function refuseTaken(registry: Registry<RegistryContentType>, names: readonly string[]): void {
+function refuseTaken(registry: MetricsRegistry, names: readonly string[]): void {
   for (const name of names) {
     if (registry.getSingleMetric(name) !== undefined) {
       throw new Error(

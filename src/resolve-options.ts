@@ -1,5 +1,5 @@
 import type { DescMethod } from "@bufbuild/protobuf";
-import { register as globalRegistry, type Registry, type RegistryContentType } from "prom-client";
+import { register as globalRegistry } from "prom-client";
 import type { AnyRequest, RequestLabels } from "./call-labels.js";
 import {
   flavors,
@@ -14,7 +14,7 @@ import {
   type MetricDef,
   type MetricDefs,
 } from "./constants.js";
-import type { ClientMetricsOptions, HistogramOption, MetricsOptions } from "./options.js";
+import type { ClientMetricsOptions, HistogramOption, MetricsOptions, MetricsRegistry } from "./options.js";
 
 /**
  * The settled configuration of one side's metrics.
@@ -22,7 +22,7 @@ import type { ClientMetricsOptions, HistogramOption, MetricsOptions } from "./op
  * @private Internal code, does not follow semantic versioning.
  */
 export interface ReporterConfig {
-  readonly registry: Registry<RegistryContentType>;
+  readonly registry: MetricsRegistry;
   readonly flavor: Flavor;
   /** Names and HELP texts of this side, with the namespace and subsystem applied. */
   readonly defs: MetricDefs;
@@ -77,7 +77,7 @@ export function resolveOptions(side: Side, options: ClientMetricsOptions | undef
       fail(`unknown option "${key}". Known options: ${known.join(", ")}.`);
     }
   }
-  const registry = opts.registry ?? globalRegistry;
+  const registry: MetricsRegistry = opts.registry ?? globalRegistry;
   if (
     typeof registry !== "object" ||
     registry === null ||

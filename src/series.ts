@@ -8,18 +8,33 @@ export type Labels = Record<string, string>;
 export const codeCount = 17;
 
 /**
- * The label sets of one series, built once when it is created: the base
- * labels, and the base labels with each code for `handled` (and the
- * handling-time histogram, with `codeLabelOnHistograms`).
+ * SeriesLabels are the label sets of one series: the base labels, built when
+ * the series is created, and the base labels with each code, for `handled`
+ * (and the handling-time histogram, with `codeLabelOnHistograms`), built the
+ * first time a code appears. A read of the registry hands out the same
+ * objects each time.
  *
  * @private Internal code, does not follow semantic versioning.
  */
-export interface SeriesLabels {
-  readonly base: Labels;
-  /** Indexed by code number. */
-  readonly handled: readonly Labels[];
-  /** Indexed by code number: base plus the histogram's code label. */
-  readonly handlingByCode: readonly Labels[];
+export class SeriesLabels {
+  private readonly byCode: (Labels | undefined)[] = [];
+  private readonly histogramByCode: (Labels | undefined)[] = [];
+
+  constructor(
+    readonly base: Labels,
+    /** Builds the labels of one code: the handled counter's, or the histogram's. */
+    private readonly make: (code: number, histogram: boolean) => Labels,
+  ) {}
+
+  /** The labels of the `handled` series of a code. */
+  handled(code: number): Labels {
+    return (this.byCode[code] ??= this.make(code, false));
+  }
+
+  /** The labels of the handling-time series of a code, with `codeLabelOnHistograms`. */
+  handlingByCode(code: number): Labels {
+    return (this.histogramByCode[code] ??= this.make(code, true));
+  }
 }
 
 /** Bits of `Series.zeroed`: counter series created by `initialize()`. */

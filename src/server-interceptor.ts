@@ -1,9 +1,11 @@
-import type { Interceptor } from "@connectrpc/connect";
-import { callCode, isHangUp } from "./code.js";
+import type { Interceptor, StreamRequest } from "@connectrpc/connect";
+import { callCode, codeAfterReset, isHangUp } from "./code.js";
 import { kHttp2Stream, type ObservedStream } from "./http2-stream.js";
-import { elapsedSeconds, lifecycle, StreamCall, watchUnary, Wrapped, type Side } from "./lifecycle.js";
+import { elapsedSeconds, ignore, lifecycle, StreamCall, watchUnary, Wrapped, type CallStart, type Side } from "./lifecycle.js";
+import { now } from "./clock.js";
 import { observeSize } from "./message-size.js";
 import type { Reporter } from "./reporter.js";
+import type { Series } from "./series.js";
 
 /**
  * serverInterceptor follows each call a server handles: received 1, and sent
@@ -46,9 +48,35 @@ const server: Side = {
   stream: (req, call) => new ServerCall(req, call),
 };
 
+/**
+ * ServerCall ends on the first of: the response stream ends, throws or is
+ * closed; or the call's signal aborts before that (the client reset the
+ * stream, hung up, or its deadline passed). The signal matters where the
+ * response never ends: connect-node's response writer waits forever for a
+ * stream that the client reset while the handler waited to write.
+ */
 class ServerCall extends StreamCall {
+  /** The call's HTTP/2 stream, with `ServerMetrics.contextValues`. */
+  readonly stream: ObservedStream | undefined;
+  /** When the handler saw its requests end cleanly (server clock, ms), or -1. */
+  endOfInput = -1;
+
+  constructor(req: StreamRequest, call: CallStart) {
+    super(req, call);
+    this.stream = req.contextValues.get(kHttp2Stream);
+    req.signal.addEventListener("abort", this.onAbort);
+  }
+
   /** The handler saw its requests end cleanly. */
-  sawEnd = false;
+  sawEnd(): void {
+    if (this.stream !== undefined && this.endOfInput < 0) {
+      this.endOfInput = now();
+    }
+  }
+
+  private readonly onAbort = (): void => {
+    this.end(true, this.req.signal.reason);
+  };
 
   requests<T>(source: AsyncIterable<T>): AsyncIterable<T> {
     return new Received(source, this);
@@ -66,21 +94,19 @@ class ServerCall extends StreamCall {
    * hang-up without a code (a failed write). The wait is bounded.
    */
   protected finish(failed: boolean, error: unknown): void {
+    this.req.signal.removeEventListener("abort", this.onAbort);
     const { s, exemplar, start } = this.call;
     const seconds = elapsedSeconds(this.call);
+    const stream = this.stream;
+    // A stream that was reset before the call ended: the reset decides.
+    const rstCode = stream?.closed === true ? (stream.rstCode ?? 0) : 0;
     // The code as of now: the signal aborts when the call is over, too.
-    const code = callCode(true, failed, error, this.req, start);
-    const record = (rstCode: number) =>
-      s.handledCall(rstCode === 0 ? code : callCode(true, failed, error, this.req, start, rstCode), seconds, exemplar);
-    const stream = this.req.contextValues.get(kHttp2Stream);
-    if (stream === undefined) {
-      record(0);
-    } else if (stream.closed) {
-      record(stream.rstCode ?? 0);
-    } else if (this.tellsMore()) {
-      waitForClose(stream, record);
+    const code = callCode(true, failed, error, this.req, start, rstCode);
+    if (stream !== undefined && !stream.closed && this.tellsMore()) {
+      const { req, endOfInput } = this;
+      waitForClose(stream, (late) => s.handledCall(codeAfterReset(code, late, req, start, endOfInput), seconds, exemplar));
     } else {
-      record(0);
+      s.handledCall(code, seconds, exemplar);
     }
   }
 
@@ -89,7 +115,7 @@ class ServerCall extends StreamCall {
     if (signal.aborted) {
       return isHangUp(signal.reason);
     }
-    return this.sawEnd && method.methodKind !== "server_streaming";
+    return this.endOfInput >= 0 && method.methodKind !== "server_streaming";
   }
 }
 
@@ -111,25 +137,28 @@ function waitForClose(stream: ObservedStream, record: (rstCode: number) => void)
 
 /** Counts each request message that the handler pulls, and sees the end of the requests. */
 class Received<T> extends Wrapped<T> {
+  private readonly s: Series;
+
   constructor(
     source: AsyncIterable<T>,
     private readonly call: ServerCall,
   ) {
     super(source);
+    this.s = call.call.s;
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
-    const { call } = this;
     if (r.done === true) {
-      call.sawEnd = true;
-    } else {
-      const { s, fail } = call.call;
-      s.received++;
-      observeSize(s.sizeReceived, call.req.method.input, r.value, fail);
+      this.call.sawEnd();
+      return;
+    }
+    this.s.received++;
+    if (this.s.sizeReceived !== undefined) {
+      observeSize(this.s.sizeReceived, this.call.req.method.input, r.value, this.call.call.fail);
     }
   };
 
-  protected readonly onError = (): void => {};
+  protected readonly onError = ignore;
 }
 
 /**
@@ -138,11 +167,14 @@ class Received<T> extends Wrapped<T> {
  * fails to write and throws into it.
  */
 class Sent<T> extends Wrapped<T> {
+  private readonly s: Series;
+
   constructor(
     source: AsyncIterable<T>,
     private readonly call: ServerCall,
   ) {
     super(source);
+    this.s = call.call.s;
   }
 
   override return(value?: unknown): Promise<IteratorResult<T>> {
@@ -156,13 +188,13 @@ class Sent<T> extends Wrapped<T> {
   }
 
   protected readonly onResult = (r: IteratorResult<T>): void => {
-    const { call } = this;
     if (r.done === true) {
-      call.end(false, undefined);
-    } else {
-      const { s, fail } = call.call;
-      s.sent++;
-      observeSize(s.sizeSent, call.req.method.output, r.value, fail);
+      this.call.end(false, undefined);
+      return;
+    }
+    this.s.sent++;
+    if (this.s.sizeSent !== undefined) {
+      observeSize(this.s.sizeSent, this.call.req.method.output, r.value, this.call.call.fail);
     }
   };
 
@@ -170,4 +202,3 @@ class Sent<T> extends Wrapped<T> {
     this.call.end(true, e);
   };
 }
-

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { callCode, requestTimeoutMs } from "../src/code.js";
+import { callCode, codeAfterReset, requestTimeoutMs } from "../src/code.js";
 
 function req(header: Record<string, string> = {}, opts: { stream?: boolean; abort?: unknown } = {}) {
   const ac = new AbortController();
@@ -39,7 +39,12 @@ describe("callCode (the one place that decides a code)", () => {
     });
     it("counts an HTTP/2 stream reset as an abort, when the server can see it", () => {
       expect(callCode(true, false, undefined, req(), now, 8)).to.equal(Code.Canceled);
-      expect(callCode(true, false, undefined, req(), now, 2)).to.equal(Code.Internal);
+      // An INTERNAL_ERROR reset, or a lost connection (Node reports a TCP reset as one), is the client gone.
+      expect(callCode(true, false, undefined, req(), now, 2)).to.equal(Code.Canceled);
+      expect(callCode(true, false, undefined, req(), now, 1)).to.equal(Code.Canceled);
+      // The codes connect-node gives the other resets stay.
+      expect(callCode(true, false, undefined, req(), now, 7)).to.equal(Code.Unavailable);
+      expect(callCode(true, false, undefined, req(), now, 11)).to.equal(Code.ResourceExhausted);
       expect(callCode(true, false, undefined, req({ "grpc-timeout": "10S" }), now, 2)).to.equal(Code.DeadlineExceeded);
       expect(callCode(true, false, undefined, req(), now, 0)).to.equal(0);
     });
@@ -98,12 +103,12 @@ describe("callCode (the one place that decides a code)", () => {
         expect(callCode(true, true, deadline, req(hour, { abort: deadline }), into(0))).to.equal(Code.DeadlineExceeded);
       });
     });
-    it("is DeadlineExceeded for an HTTP/2 INTERNAL_ERROR reset of a call with a deadline, as Connect-ES clients enforce it", () => {
+    it("is DeadlineExceeded for an HTTP/2 INTERNAL_ERROR reset of a call with a deadline, as Connect-ES clients enforce it, else Canceled", () => {
       const started = performance.now();
       const reset = new ConnectError("http/2 stream closed with error code INTERNAL_ERROR (0x2)", Code.Internal);
       expect(callCode(true, true, reset, req({ "grpc-timeout": "10S" }, { abort: reset }), started)).to.equal(Code.DeadlineExceeded);
-      // Without a deadline it stays Internal; a cancel stays Canceled.
-      expect(callCode(true, true, reset, req({}, { abort: reset }), started)).to.equal(Code.Internal);
+      // Without a deadline it is the client gone (hole 9: a TCP reset after a cancel); a cancel stays Canceled.
+      expect(callCode(true, true, reset, req({}, { abort: reset }), started)).to.equal(Code.Canceled);
       const cancel = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
       expect(callCode(true, true, cancel, req({ "grpc-timeout": "10S" }, { abort: cancel }), started)).to.equal(Code.Canceled);
       // Success is never turned into an error.
@@ -125,6 +130,26 @@ describe("callCode (the one place that decides a code)", () => {
     it("never turns a client error into DeadlineExceeded by the header", () => {
       expect(callCode(false, true, new ConnectError("x", Code.Internal), req({ "grpc-timeout": "1n" }), now - 100)).to.equal(Code.Internal);
     });
+  });
+});
+
+describe("codeAfterReset (contextValues: a reset that arrives after the call ended)", () => {
+  const headers = (h: Record<string, string>) => ({ stream: true, signal: new AbortController().signal, header: new Headers(h) });
+  const start = 1000;
+  it("CANCEL is a client that cancelled while it still sent", () => {
+    expect(codeAfterReset(0, 8, headers({}), start, start + 5)).to.equal(Code.Canceled);
+    expect(codeAfterReset(Code.NotFound, 8, headers({ "grpc-timeout": "10S" }), start, start + 5)).to.equal(Code.Canceled);
+  });
+  it("another reset is the deadline only if the requests ended when it had passed by the server's clock", () => {
+    const d = headers({ "grpc-timeout": "10S" });
+    // The slack is 20% of 10 s: requests that ended at 8 s or later ended at the deadline.
+    expect(codeAfterReset(0, 2, d, start, start + 8000)).to.equal(Code.DeadlineExceeded);
+    expect(codeAfterReset(Code.FailedPrecondition, 2, d, start, start + 7900)).to.equal(Code.FailedPrecondition);
+    expect(codeAfterReset(0, 2, d, start, start + 10)).to.equal(0);
+  });
+  it("without a deadline, or without a reset, the answer's code stays", () => {
+    expect(codeAfterReset(Code.Unauthenticated, 2, headers({}), start, start + 99_999)).to.equal(Code.Unauthenticated);
+    expect(codeAfterReset(Code.Unauthenticated, 0, headers({ "grpc-timeout": "1m" }), start, start + 99_999)).to.equal(Code.Unauthenticated);
   });
 });
 

@@ -112,3 +112,75 @@ describe("flavors", () => {
     });
   });
 });
+
+describe("flavors with options on top", () => {
+  beforeEach(() => setClock(() => 0));
+  afterEach(() => setClock());
+
+  /** The exposition lines of one call to PingError (NotFound) over gRPC-Web, for a flavor and options. */
+  async function lines(flavor: FlavorName): Promise<string[]> {
+    const registry = new Registry();
+    const sm = new ServerMetrics({
+      registry,
+      flavor,
+      namespace: "shop",
+      handlingTimeHistogram: { buckets: [1] },
+      codeLabelOnHistograms: true,
+      protocolLabel: true,
+      constLabels: { app: "a" },
+      labels: { names: ["tenant"], fromRequest: () => ["t"] },
+    });
+    const server = await startServer([sm.interceptor]);
+    try {
+      const c = pingClient(server, protocols[1], []);
+      expect(await outcome(() => c.pingError({ errorCodeReturned: Code.NotFound }))).to.equal("NotFound");
+      await quiesce(registry);
+    } finally {
+      await server.close();
+    }
+    return (await registry.metrics()).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+  }
+  const s = "connectrpc.prometheus.test.v1.PingService";
+
+  it("java: its label values, code labels, declared order, options' labels after its own", async () => {
+    const base = `grpc_type="UNARY",grpc_service="${s}",grpc_method="PingError"`;
+    const extra = `rpc_protocol="grpc_web",tenant="t",app="a"`;
+    expect(await lines("java")).to.deep.equal([
+      `shop_grpc_server_started_total{${base},${extra}} 1`,
+      `shop_grpc_server_handled_total{${base},code="NOT_FOUND",grpc_code="NOT_FOUND",${extra}} 1`,
+      `shop_grpc_server_msg_received_total{${base},${extra}} 1`,
+      `shop_grpc_server_handled_latency_seconds_bucket{${base},${extra},grpc_code="NOT_FOUND",le="1.0"} 1`,
+      `shop_grpc_server_handled_latency_seconds_bucket{${base},${extra},grpc_code="NOT_FOUND",le="+Inf"} 1`,
+      `shop_grpc_server_handled_latency_seconds_count{${base},${extra},grpc_code="NOT_FOUND"} 1`,
+      `shop_grpc_server_handled_latency_seconds_sum{${base},${extra},grpc_code="NOT_FOUND"} 0`,
+    ]);
+  });
+
+  it("python-legacy: its label values, code label `code`, every label in name order, `le` among them", async () => {
+    const l = (code: string, le = "") =>
+      `app="a",${code}grpc_method="PingError",grpc_service="${s}",grpc_type="UNARY",${le}rpc_protocol="grpc_web",tenant="t"`;
+    expect(await lines("python-legacy")).to.deep.equal([
+      `shop_grpc_server_started_total{${l("")}} 1`,
+      `shop_grpc_server_handled_total{${l('code="NOT_FOUND",')}} 1`,
+      `shop_grpc_server_msg_received_total{${l("")}} 1`,
+      `shop_grpc_server_handled_latency_seconds_bucket{${l('code="NOT_FOUND",', 'le="1.0",')}} 1`,
+      `shop_grpc_server_handled_latency_seconds_bucket{${l('code="NOT_FOUND",', 'le="+Inf",')}} 1`,
+      `shop_grpc_server_handled_latency_seconds_count{${l('code="NOT_FOUND",')}} 1`,
+      `shop_grpc_server_handled_latency_seconds_sum{${l('code="NOT_FOUND",')}} 0`,
+    ]);
+  });
+
+  it("go: Go's values, every label in name order, `le` first", async () => {
+    const l = `app="a",grpc_code="NotFound",grpc_method="PingError",grpc_service="${s}",grpc_type="unary",rpc_protocol="grpc_web",tenant="t"`;
+    const base = l.replace('grpc_code="NotFound",', "");
+    expect(await lines("go")).to.deep.equal([
+      `shop_grpc_server_started_total{${base}} 1`,
+      `shop_grpc_server_handled_total{${l}} 1`,
+      `shop_grpc_server_msg_received_total{${base}} 1`,
+      `shop_grpc_server_handling_seconds_bucket{le="1",${l}} 1`,
+      `shop_grpc_server_handling_seconds_bucket{le="+Inf",${l}} 1`,
+      `shop_grpc_server_handling_seconds_sum{${l}} 0`,
+      `shop_grpc_server_handling_seconds_count{${l}} 1`,
+    ]);
+  });
+});

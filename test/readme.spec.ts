@@ -154,10 +154,10 @@ describe("README", () => {
     }
   });
 
-  it("npm run test:core leaves out exactly the specs that need prometheus, the pushgateway or chromium", () => {
+  it("npm run test:core leaves out exactly the specs that need prometheus, the pushgateway, chromium or the Go peers", () => {
     const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
     const ignores = [...pkg.scripts["test:core"].matchAll(/--ignore '([^']+)'/g)].map((m) => globRegExp(m[1]));
-    const needs = (file: string) => /\bstartPrometheus\(|\bpromtool\(|\bpushgatewayBin\b|support\/browser\.js/.test(read(file));
+    const needs = (file: string) => /\bstartPrometheus\(|\bpromtool\(|\bpushgatewayBin\b|support\/browser\.js|peers\/go-peers\.js/.test(read(file));
     const specs = specFiles();
     expect(specs.length).to.be.above(20);
     expect(specs.filter((f) => ignores.some((re) => re.test(f))).sort()).to.deep.equal(specs.filter(needs).sort());

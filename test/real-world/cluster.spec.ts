@@ -3,58 +3,18 @@
 // this test process — serves their sum through prom-client's
 // AggregatorRegistry, as docs/cluster.md shows. Counters must sum and
 // histograms merge bucket by bucket, exactly.
-import cluster, { type ClusterSettings, type Worker } from "node:cluster";
 import * as http from "node:http";
+import type { Worker } from "node:cluster";
 import type { AddressInfo } from "node:net";
-import * as path from "node:path";
-import { Code, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Code } from "@connectrpc/connect";
+import type { Http2SessionManager } from "@connectrpc/connect-node";
 import { expect } from "chai";
 import { AggregatorRegistry } from "prom-client";
-import { PingService } from "../../gen/connectrpc/prometheus/test/v1/ping_pb.js";
-import type { ClusterWorkerMessage } from "../fixtures/cluster-worker.js";
+import { clientPerWorker, forkWorker, setupClusterWorkers, stopWorker, workerSeries } from "../support/cluster.js";
 import { key, service } from "../support/harness.js";
-import { parseExposition, promtool, repoRoot } from "../support/prometheus.js";
-
-const fixture = path.join(repoRoot, "test/fixtures/cluster-worker.ts");
+import { parseExposition, promtool } from "../support/prometheus.js";
 
 type Series = Record<string, number>;
-
-function forkWorker(): Promise<{ worker: Worker; port: number }> {
-  const worker = cluster.fork();
-  return new Promise((resolve, reject) => {
-    worker.once("exit", (code) => reject(new Error(`worker exited with ${String(code)}`)));
-    worker.on("message", (m: ClusterWorkerMessage) => {
-      if (m.type === "cluster-worker:listening") resolve({ worker, port: m.port });
-    });
-  });
-}
-
-/** A worker's own exposition, once it has no call in flight. */
-function workerSeries(worker: Worker): Promise<Series> {
-  return new Promise((resolve) => {
-    const onMessage = (m: ClusterWorkerMessage) => {
-      if (m.type === "cluster-worker:exposition" && m.text !== undefined) {
-        worker.off("message", onMessage);
-        resolve(parseExposition(m.text));
-      }
-    };
-    worker.on("message", onMessage);
-    worker.send({ type: "cluster-worker:exposition" } satisfies ClusterWorkerMessage);
-  });
-}
-
-function stopWorker(worker: Worker): Promise<void> {
-  if (worker.isDead()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => worker.process.kill("SIGKILL"), 5000);
-    worker.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    worker.process.kill("SIGTERM");
-  });
-}
 
 const labels = (method: string, type: string) => ({
   grpc_method: method,
@@ -63,7 +23,7 @@ const labels = (method: string, type: string) => ({
 });
 
 describe("node:cluster workers aggregated by AggregatorRegistry", function () {
-  let saved: ClusterSettings;
+  let restore: () => void;
   const workers: Worker[] = [];
   const sessions: Http2SessionManager[] = [];
   let metricsServer: http.Server | undefined;
@@ -71,18 +31,16 @@ describe("node:cluster workers aggregated by AggregatorRegistry", function () {
   /** Worker ids in the order the probes found them: a and b. */
   let ids: string[] = [];
   /** PingEmpty probes that landed on each worker. */
-  const probes = new Map<string, number>();
+  let probes = new Map<string, number>();
   let perWorker: Series[] = [];
   let aggregated = "";
 
   before(async function () {
     this.timeout(60_000);
-    saved = { ...cluster.settings };
-    cluster.setupPrimary({ exec: fixture, execArgv: ["--import", "tsx"], cwd: repoRoot, args: [] });
+    restore = setupClusterWorkers();
     const forked = await Promise.all([forkWorker(), forkWorker()]);
     workers.push(...forked.map((f) => f.worker));
     expect(forked[0].port, "workers share one port").to.equal(forked[1].port);
-    const baseUrl = `http://127.0.0.1:${forked[0].port}`;
 
     // The recipe's primary: the sum of the workers on its own port.
     const aggregator = new AggregatorRegistry();
@@ -101,15 +59,9 @@ describe("node:cluster workers aggregated by AggregatorRegistry", function () {
 
     // Each new HTTP/2 connection goes to one worker (round-robin in the
     // primary). Open connections until both workers have one.
-    const clients = new Map<string, Client<typeof PingService>>();
-    for (let i = 0; i < 40 && clients.size < 2; i++) {
-      const sessionManager = new Http2SessionManager(baseUrl);
-      sessions.push(sessionManager);
-      const client = createClient(PingService, createGrpcTransport({ baseUrl, sessionManager }));
-      const { value: id } = await client.pingEmpty({});
-      probes.set(id, (probes.get(id) ?? 0) + 1);
-      if (!clients.has(id)) clients.set(id, client);
-    }
+    const found = await clientPerWorker(forked[0].port, 2, sessions);
+    const clients = found.clients;
+    probes = found.probes;
     ids = [...clients.keys()];
     expect(ids, "connections reached both workers").to.have.length(2);
     const [a, b] = ids.map((id) => clients.get(id)!);
@@ -138,15 +90,10 @@ describe("node:cluster workers aggregated by AggregatorRegistry", function () {
   after(async function () {
     this.timeout(30_000);
     for (const s of sessions) s.abort();
-    await Promise.all(workers.map(stopWorker));
+    await Promise.all(workers.map((w) => stopWorker(w)));
     await new Promise((r) => (metricsServer ? metricsServer.close(r) : r(undefined)));
     // Back to what the next fork in this process would otherwise use.
-    cluster.setupPrimary({
-      exec: saved.exec ?? process.argv[1],
-      execArgv: saved.execArgv ?? process.execArgv,
-      args: saved.args ?? process.argv.slice(2),
-      cwd: saved.cwd,
-    });
+    restore();
   });
 
   it("gives every series of the primary as the sum of the workers' series", () => {
