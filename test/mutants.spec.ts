@@ -5,7 +5,7 @@
 // values.
 import { expect } from "chai";
 import { createConnectRouter } from "@connectrpc/connect";
-import { Registry } from "prom-client";
+import { Registry, register as globalRegistry } from "prom-client";
 import { PingService } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { kHttp2Stream } from "../src/http2-stream.js";
 import { ClientMetrics, ServerMetrics, type ClientMetricsOptions, type ServerMetricsOptions } from "../src/index.js";
@@ -293,5 +293,110 @@ describe("mutants: message-size.ts", () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe("mutants: resolve-options.ts", () => {
+  const grpcNames = () => globalRegistry.getMetricsAsArray().map((m) => m.name).filter((n) => n.startsWith("grpc_"));
+  // A mistake that is not caught registers on the global registry: take that out again.
+  afterEach(() => {
+    for (const n of grpcNames()) globalRegistry.removeSingleMetric(n);
+  });
+
+  const fn = () => undefined;
+  const registryWithout = (missing: string) =>
+    Object.fromEntries(["getSingleMetric", "registerMetric", "removeSingleMetric"].filter((m) => m !== missing).map((m) => [m, fn]));
+  const shared =
+    "registry, handlingTimeHistogram, flavor, legacy, constLabels, onError, protocolLabel, codeLabelOnHistograms, exemplars, labels, namespace, subsystem, filter, messageSizeHistogram";
+  const reserved = "grpc_type, grpc_service, grpc_method, grpc_code, code, rpc_protocol, le";
+  const labelKeys = "names, fromRequest, maxValuesPerLabel, maxValueLength";
+  const cases: [string, unknown, string][] = [
+    ["options that are no object", 42, "options must be an object, got number."],
+    ["options that are a string", "go", "options must be an object, got string."],
+    ["an unknown key, with the server's options", { histogram: true }, `unknown option "histogram". Known options: ${shared}.`],
+    ["a registry without getSingleMetric", { registry: registryWithout("getSingleMetric") }, `"registry" must be a prom-client Registry.`],
+    ["a registry without registerMetric", { registry: registryWithout("registerMetric") }, `"registry" must be a prom-client Registry.`],
+    ["a registry without removeSingleMetric", { registry: registryWithout("removeSingleMetric") }, `"registry" must be a prom-client Registry.`],
+    ["a registry that is a function", { registry: Object.assign(() => undefined, registryWithout("")) }, `"registry" must be a prom-client Registry.`],
+    ["a reserved const label", { constLabels: { le: "x" } }, `"constLabels" may not set "le": the library sets it. Reserved: ${reserved}.`],
+    ["an invalid const label name", { constLabels: { "a-b": "x" } }, `"constLabels" has the invalid label name "a-b". Use letters, digits and underscores, not starting with a digit or "__".`],
+    ["const labels that are a string", { constLabels: "app=x" }, `"constLabels" must be an object of label names to string values.`],
+    ["const labels that are null", { constLabels: null }, `"constLabels" must be an object of label names to string values.`],
+    ["const labels that are an array", { constLabels: ["app"] }, `"constLabels" must be an object of label names to string values.`],
+    ["a request label name that is undefined", { labels: { names: [undefined], fromRequest: fn } }, `"labels.names" has the invalid label name "undefined". Use letters, digits and underscores, not starting with a digit or "__".`],
+    ["a request label name that is null", { labels: { names: [null], fromRequest: fn } }, `"labels.names" has the invalid label name "null". Use letters, digits and underscores, not starting with a digit or "__".`],
+    ["labels that are a string", { labels: "tenant" }, `"labels" must be { names: string[], fromRequest: (req) => string[] }.`],
+    ["labels that are null", { labels: null }, `"labels" must be { names: string[], fromRequest: (req) => string[] }.`],
+    ["an unknown key in labels", { labels: { names: ["a"], fromRequest: fn, max: 1 } }, `unknown key "max" in "labels". Known keys: ${labelKeys}.`],
+    ["a histogram option that is null", { handlingTimeHistogram: null }, `"handlingTimeHistogram" must be true, false or { buckets: number[] }.`],
+    ["a size histogram option of the wrong type", { messageSizeHistogram: "yes" }, `"messageSizeHistogram" must be true, false or { buckets: number[] }.`],
+    ["a namespace that is null", { namespace: null }, `"namespace" must be letters, digits and underscores, not starting with a digit; got "null".`],
+    ["a subsystem that is a number", { subsystem: 5 }, `"subsystem" must be letters, digits and underscores, not starting with a digit; got "5".`],
+  ];
+  for (const [name, options, message] of cases) {
+    it(`rejects ${name}: "${message.slice(0, 40)}…"`, () => {
+      expect(() => new ServerMetrics(options as never)).to.throw(Error).with.property("message", `connectrpc-prometheus: ServerMetrics: ${message}`);
+      expect(grpcNames()).to.deep.equal([]);
+    });
+  }
+
+  it("the client's unknown-option message lists its own options too", () => {
+    expect(() => new ClientMetrics({ registry: new Registry(), histogram: true } as never)).to.throw(Error).with.property(
+      "message",
+      `connectrpc-prometheus: ClientMetrics: unknown option "histogram". Known options: ${shared}, streamReceiveTimeHistogram, streamSendTimeHistogram.`,
+    );
+    expect(() => new ClientMetrics({ registry: new Registry(), streamReceiveTimeHistogram: 1 } as never)).to.throw(Error).with.property(
+      "message",
+      `connectrpc-prometheus: ClientMetrics: "streamReceiveTimeHistogram" must be true, false or { buckets: number[] }.`,
+    );
+  });
+
+  it("accepts what the options allow: histograms false or {}, legacy with its own flavor, an empty namespace, a label of one value", async () => {
+    const names = (registry: Registry) => registry.getMetricsAsArray().map((m) => m.name);
+    const off = new Registry();
+    new ServerMetrics({ registry: off, handlingTimeHistogram: false, messageSizeHistogram: false });
+    expect(names(off)).to.deep.equal(["grpc_server_started_total", "grpc_server_handled_total", "grpc_server_msg_received_total", "grpc_server_msg_sent_total"]);
+    const defaults = new Registry();
+    new ServerMetrics({ registry: defaults, handlingTimeHistogram: {}, namespace: "", subsystem: "" });
+    const before = (await defaults.getSingleMetric("grpc_server_handling_seconds")!.get()).values;
+    expect(before).to.deep.equal([]);
+    expect(names(defaults)).to.include("grpc_server_handling_seconds");
+    const legacy = new Registry();
+    new ClientMetrics({ registry: legacy, flavor: "python-legacy", legacy: true });
+    expect(names(legacy)).to.include("grpc_client_completed_total");
+    const t = await setup({ handlingTimeHistogram: {}, labels: { names: ["tenant"], fromRequest: () => ["a"], maxValuesPerLabel: 1 } });
+    try {
+      await t.client().ping({});
+      await quiesce(t.registry);
+      const text = await t.registry.metrics();
+      expect(text.split("\n").filter((l) => l.startsWith("grpc_server_handling_seconds_bucket")).map((l) => /le="([^"]+)"/.exec(l)![1])).to.deep.equal(
+        ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"],
+      );
+      expect(await series(t.registry, "grpc_server_started_total")).to.deep.equal({
+        [key("grpc_server_started_total", { ...ping, tenant: "a" })]: 1,
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("the default onError warns once, with what to do", async () => {
+    const t = await setup({ labels: { names: ["tenant"], fromRequest: () => { throw new Error("boom"); } } });
+    const warnings: unknown[][] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => warnings.push(args);
+    try {
+      await t.client().ping({});
+      await t.client().ping({});
+    } finally {
+      console.warn = warn;
+      await t.close();
+    }
+    expect(warnings.map((w) => w.map(String))).to.deep.equal([
+      [
+        "connectrpc-prometheus: a callback of the metrics options failed; calls are not affected, later failures are not reported. Pass `onError` to see each one.",
+        "Error: boom",
+      ],
+    ]);
   });
 });
