@@ -400,3 +400,181 @@ describe("mutants: resolve-options.ts", () => {
     ]);
   });
 });
+
+describe("mutants: series.ts and families.ts", () => {
+  it("initialize() after calls, and twice, prints each handled series once: the call's codes first, then Go's order", async () => {
+    const t = await setup();
+    try {
+      await t.client().ping({});
+      await quiesce(t.registry);
+      t.sm.initialize(PingService);
+      t.sm.initialize(PingService);
+      const codes = (await lines(t.registry, "grpc_server_handled_total"))
+        .filter((l) => l.includes('grpc_method="Ping",'))
+        .map((l) => /grpc_code="(\w+)"/.exec(l)![1] + " " + l.split(" ")[1]);
+      expect(codes).to.deep.equal([
+        "OK 1", "Canceled 0", "Unknown 0", "InvalidArgument 0", "DeadlineExceeded 0", "NotFound 0", "AlreadyExists 0",
+        "PermissionDenied 0", "Unauthenticated 0", "ResourceExhausted 0", "FailedPrecondition 0", "Aborted 0", "OutOfRange 0",
+        "Unimplemented 0", "Internal 0", "Unavailable 0", "DataLoss 0",
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("initialize() with codeLabelOnHistograms creates the handling-time series of every code", async () => {
+    const registry = new Registry();
+    new ServerMetrics({ registry, handlingTimeHistogram: true, codeLabelOnHistograms: true }).initialize(PingService);
+    const s = await series(registry, "grpc_server_handling_seconds_count");
+    expect(Object.keys(s)).to.have.length(6 * 17);
+    expect(s[key("grpc_server_handling_seconds_count", { ...ping, grpc_code: "Unauthenticated" })]).to.equal(0);
+  });
+
+  it("registry.resetMetrics() takes the series of initialize() away too", async () => {
+    const registry = new Registry();
+    const sm = new ServerMetrics({ registry, handlingTimeHistogram: true, messageSizeHistogram: true });
+    const cm = new ClientMetrics({ registry, streamReceiveTimeHistogram: true, streamSendTimeHistogram: true });
+    sm.initialize(PingService);
+    cm.initialize(PingService);
+    expect(Object.keys(await series(registry))).to.have.length.above(100);
+    registry.resetMetrics();
+    expect(await series(registry)).to.deep.equal({});
+  });
+
+  it("one counter's reset() takes only that counter's initialize() series away", async () => {
+    for (const name of ["grpc_server_started_total", "grpc_server_msg_received_total", "grpc_server_msg_sent_total"]) {
+      const registry = new Registry();
+      new ServerMetrics({ registry }).initialize(PingService);
+      (registry.getSingleMetric(name) as unknown as { reset(): void }).reset();
+      const s = await series(registry);
+      expect(Object.keys(s).filter((k) => k.startsWith(`${name}{`)), name).to.deep.equal([]);
+      const others = ["grpc_server_started_total", "grpc_server_msg_received_total", "grpc_server_msg_sent_total"].filter((n) => n !== name);
+      for (const other of others) {
+        expect(Object.keys(s).filter((k) => k.startsWith(`${other}{`)), `${name} leaves ${other}`).to.have.length(6);
+      }
+    }
+  });
+});
+
+describe("mutants: reporter.ts", () => {
+  it("request label values never run together: (ab, \"\") and (a, b) are two series", async () => {
+    const values = [["ab", ""], ["a", "b"]];
+    const t = await setup({ labels: { names: ["x", "y"], fromRequest: () => values.shift()! } });
+    try {
+      await t.client().ping({});
+      await t.client().ping({});
+      await quiesce(t.registry);
+      expect(await series(t.registry, "grpc_server_started_total")).to.deep.equal({
+        [key("grpc_server_started_total", { ...ping, x: "ab", y: "" })]: 1,
+        [key("grpc_server_started_total", { ...ping, x: "a", y: "b" })]: 1,
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("unregister() leaves a metric that took its name in the meantime", async () => {
+    const { Counter } = await import("prom-client");
+    const registry = new Registry();
+    const sm = new ServerMetrics({ registry });
+    registry.removeSingleMetric("grpc_server_started_total");
+    const mine = new Counter({ name: "grpc_server_started_total", help: "mine", registers: [registry] });
+    sm.unregister();
+    expect(registry.getMetricsAsArray()).to.deep.equal([mine]);
+  });
+
+  it("a second ServerMetrics on a registry says what to do instead", () => {
+    const registry = new Registry();
+    new ServerMetrics({ registry });
+    expect(() => new ServerMetrics({ registry })).to.throw(Error).with.property(
+      "message",
+      "connectrpc-prometheus: the metric grpc_server_started_total is already registered in this registry. " +
+        "Create one ServerMetrics and one ClientMetrics per registry and share them, call unregister() on the old one, or pass another `registry` option.",
+    );
+  });
+
+  it("exemplars: a non-string value goes to onError, an empty label set is no exemplar", async () => {
+    const registry = new Registry();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    const errors: string[] = [];
+    const returned: Record<string, unknown>[] = [{ trace_id: 7 }, {}];
+    const sm = new ServerMetrics({
+      registry,
+      handlingTimeHistogram: true,
+      onError: (e) => errors.push(String(e)),
+      exemplars: () => returned.shift() as Record<string, string>,
+    });
+    const server = await startServer([sm.interceptor]);
+    try {
+      const c = pingClient(server, grpc, []);
+      expect(await outcome(() => c.ping({}))).to.equal("OK");
+      expect(await outcome(() => c.ping({}))).to.equal("OK");
+      await quiesce(registry);
+    } finally {
+      await server.close();
+    }
+    expect(errors).to.deep.equal(['TypeError: connectrpc-prometheus: exemplar label "trace_id" must be a string; exemplar dropped.']);
+    const text = await registry.metrics();
+    expect(text).to.include(`${key("grpc_server_handled_total", { ...ping, grpc_code: "OK" })} 2\n`);
+    expect(text).not.to.include(" # {");
+  });
+});
+
+describe("mutants: metric-family.ts", () => {
+  it("with the registry's default labels, bucket lines print as prom-client prints its own histograms", async () => {
+    const { Histogram } = await import("prom-client");
+    const registry = new Registry();
+    registry.setDefaultLabels({ app: "x" });
+    const sm = new ServerMetrics({ registry, handlingTimeHistogram: { buckets: [1] } });
+    const own = new Histogram({ name: "own_seconds", help: "h", labelNames: ["grpc_method", "grpc_service", "grpc_type"], buckets: [1], registers: [registry] });
+    own.observe({ grpc_method: "Ping", grpc_service: service, grpc_type: "unary" }, 0);
+    const server = await startServer([sm.interceptor]);
+    try {
+      await pingClient(server, grpc, []).ping({});
+      await quiesce(registry);
+    } finally {
+      await server.close();
+    }
+    const text = await registry.metrics();
+    const ours = text.split("\n").filter((l) => l.startsWith("grpc_server_handling_seconds_bucket")).map((l) => l.replace(/ \S+$/, ""));
+    const theirs = text.split("\n").filter((l) => l.startsWith("own_seconds_bucket")).map((l) => l.replace(/ \S+$/, "").replace("own_seconds", "grpc_server_handling_seconds"));
+    expect(ours).to.deep.equal(theirs);
+    expect(ours[0]).to.equal(`grpc_server_handling_seconds_bucket{le="1",app="x",grpc_method="Ping",grpc_service="${service}",grpc_type="unary"}`);
+  });
+
+  it("python: le goes in name order among the labels, before rpc_protocol and a const label after it", async () => {
+    const registry = new Registry();
+    const sm = new ServerMetrics({ registry, flavor: "python", handlingTimeHistogram: { buckets: [1] }, protocolLabel: true, constLabels: { zone: "z", app: "a" } });
+    const server = await startServer([sm.interceptor]);
+    try {
+      await pingClient(server, grpc, []).ping({});
+      await quiesce(registry);
+    } finally {
+      await server.close();
+    }
+    const buckets = (await registry.metrics()).split("\n").filter((l) => l.startsWith("grpc_server_handling_seconds_bucket"));
+    const l = `app="a",grpc_method="Ping",grpc_service="${service}",grpc_type="UNARY"`;
+    expect(buckets).to.deep.equal([
+      `grpc_server_handling_seconds_bucket{${l},le="1.0",rpc_protocol="grpc",zone="z"} 1`,
+      `grpc_server_handling_seconds_bucket{${l},le="+Inf",rpc_protocol="grpc",zone="z"} 1`,
+    ]);
+  });
+
+  it("java: le goes last", async () => {
+    const registry = new Registry();
+    const sm = new ServerMetrics({ registry, flavor: "java", handlingTimeHistogram: { buckets: [1] }, constLabels: { app: "a" } });
+    const server = await startServer([sm.interceptor]);
+    try {
+      await pingClient(server, grpc, []).ping({});
+      await quiesce(registry);
+    } finally {
+      await server.close();
+    }
+    const buckets = (await registry.metrics()).split("\n").filter((l) => l.startsWith("grpc_server_handled_latency_seconds_bucket"));
+    const l = `grpc_type="UNARY",grpc_service="${service}",grpc_method="Ping",app="a"`;
+    expect(buckets).to.deep.equal([
+      `grpc_server_handled_latency_seconds_bucket{${l},le="1.0"} 1`,
+      `grpc_server_handled_latency_seconds_bucket{${l},le="+Inf"} 1`,
+    ]);
+  });
+});
