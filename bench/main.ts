@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --only=in-process,network,memory,options,interceptor,scrape]`:
 // the benchmark suite of issues 4, 11 and 12. Every scenario runs in child processes; this
-// process only orchestrates and prints. See bench/README-section.md.
+// process only orchestrates and prints. See docs/performance.md.
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { inProcess } from "./in-process.js";

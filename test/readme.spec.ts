@@ -166,10 +166,10 @@ describe("README", () => {
   it("Performance: the README's summary gives the figures of docs/performance.md", () => {
     const perf = read("docs/performance.md");
     const summary = read("README.md").split("\n## More\n")[1].split("\n## ")[0];
-    for (const figure of ["0c01aea", "9.5 µs and 25.0 µs per call", "3.4 µs per message (floor 3.4 µs)", "gRPC 1.043, Connect 0.951", "210 000"]) {
+    for (const figure of ["77a52ea", "5.6 µs and 11.7 µs per call", "1.39 (1.36–1.41)", "1.42 (1.40–1.42)", "210 ns", "2.26 (2.18–2.76)", "gRPC 0.950 (0.789–1.062), Connect 1.062", "210 000"]) {
       expect(perf, figure).to.include(figure);
     }
-    for (const figure of ["0c01aea", "9.5 µs", "25.0 µs", "3.4 µs", "0.95–1.04×", "210 000"]) {
+    for (const figure of ["77a52ea", "5.6 µs", "11.7 µs", "1.39×", "1.42×", "210 ns", "2.26×", "0.95–1.06×", "210 000"]) {
       expect(summary, figure).to.include(figure);
     }
   });
