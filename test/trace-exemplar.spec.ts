@@ -88,6 +88,8 @@ describe("traceExemplar parses traceparent", () => {
       "flags too short": `00-${t}-${p}-1`,
       "no dashes": `00${t}${p}01`,
       "other separators": `00_${t}_${p}_01`,
+      // A valid later-version header after three characters: its dash lands where a later version's is.
+      "characters before the version": `xyz01-${t}-${p}-01`,
     };
     const got = Object.fromEntries(Object.entries(invalid).map(([name, h]) => [name, exemplarOf(h)]));
     expect(got).to.deep.equal(Object.fromEntries(Object.keys(invalid).map((name) => [name, undefined])));
