@@ -61,10 +61,7 @@ export class Reporter {
     this.callLabels = dynamic ? new CallLabels(config.protocolLabel, config.requestLabels, this.fail) : undefined;
     this.forCall = dynamic
       ? (req) => this.labelledSeries(req.method, this.callLabels!.values(req))
-      : (req) => {
-          const s = this.byMethod.get(req.method);
-          return s !== undefined ? s : this.methodSeries(req.method);
-        };
+      : (req) => this.methodSeries(req.method);
     const floats = (b: readonly number[] | undefined) => (b ? Float64Array.from(b) : undefined);
     this.bounds = {
       handling: floats(config.handlingBuckets),
@@ -110,9 +107,13 @@ export class Reporter {
     }
   }
 
+  /** The Series of a method without per-call labels; `filter` is asked once per descriptor. */
   private methodSeries(method: DescMethod): Series | null {
-    const s = this.included(method) ? this.series(method, []) : null;
-    this.byMethod.set(method, s);
+    let s = this.byMethod.get(method);
+    if (s === undefined) {
+      s = this.included(method) ? this.series(method, []) : null;
+      this.byMethod.set(method, s);
+    }
     return s;
   }
 
