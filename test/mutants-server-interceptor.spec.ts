@@ -6,15 +6,18 @@
 // the call's signal. Raw node:http2 clients drive it: they end their requests
 // or not, read nothing (flow-control window 0, so the server's answer stays
 // queued and its stream open), and reset the stream with a chosen code at a
-// chosen moment. Each test uses a fresh Registry, a real server on 127.0.0.1
-// and exact values.
+// chosen moment: a hook in the server (a handler, or an interceptor outside
+// the metrics one) tells the client when, so no test sleeps. A reset that must
+// reach a call waiting for its stream to close is sent within milliseconds of
+// the wait's start, over loopback; the wait lasts resetWaitMs (1 s). Each test
+// uses a fresh Registry, a real server on 127.0.0.1 and exact values.
 import { getEventListeners } from "node:events";
 import * as http2 from "node:http2";
 import { expect } from "chai";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { Registry } from "prom-client";
-import { PingRequestSchema, PingService, type PingRequest } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
+import { PingRequestSchema, PingResponseSchema, PingService, type PingRequest } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { setClock } from "../src/clock.js";
 import { ServerMetrics } from "../src/index.js";
 import { outcome } from "./support/fixture.js";
@@ -22,10 +25,10 @@ import { key, pingClient, protocols, quiesce, series, service, startServer, type
 import { pingService } from "./support/ping-service.js";
 import { envelope } from "./support/raw-http2.js";
 
+const grpc = protocols[0];
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_STREAM_CLOSED } = http2.constants;
 
 type Method = "PingList" | "PingClientStream" | "PingStream";
-const types: Record<Method, string> = { PingList: "server_stream", PingClientStream: "client_stream", PingStream: "bidi_stream" };
 
 /** The handled series of one method: code name → count. */
 async function handled(registry: Registry, method: Method): Promise<Record<string, number>> {
@@ -89,7 +92,7 @@ async function setup(
       },
     },
   );
-  return { registry, sm, server, streams };
+  return { registry, server, streams };
 }
 
 /**
@@ -141,8 +144,8 @@ describe("mutants: server-interceptor.ts", () => {
   });
 
   it("contextValues: the requests end when the handler first sees them end (clock reading 0 included); a second look does not move that", async () => {
-    // Calls (a) and (c) see their requests end at clock 0, the call's start;
-    // (b) sees them end at 1000 s. The deadline is 100 s.
+    // Each call starts at clock 0 and has a 100 s deadline. "again" and "zero"
+    // see their requests end at 0 (the call's start), "late" at 1000 s.
     const hooks: Hooks = {};
     const t = await setup(
       {
@@ -172,16 +175,176 @@ describe("mutants: server-interceptor.ts", () => {
       ["zero", NGHTTP2_CANCEL, "Canceled"],
     ];
     const want: Record<string, number> = {};
-    for (const [value, code, expected] of cases) {
+    for (const [i, [value, code, expected]] of cases.entries()) {
       clock = 0;
       const c = rawCall(t.server, "PingClientStream", [{ value }], { end: true, headers: { "grpc-timeout": "100S" } });
       closers.push(c.close);
       hooks.answered = () => c.reset(code);
-      const s = await serverStream(t.streams, Object.keys(want).length === 0 ? 0 : cases.findIndex(([v]) => v === value));
+      const s = await serverStream(t.streams, i);
       await s.closed;
       expect(s.stream.rstCode, value).to.equal(code);
       want[expected] = 1;
       expect(await handled(t.registry, "PingClientStream"), value).to.deep.equal(want);
     }
+  });
+
+  it("contextValues: a server stream whose handler finished is recorded with its answer at once; a reset after that changes nothing", async () => {
+    // Its handler saw the request end too (Connect reads a server stream's
+    // request to its end), yet only a client or bidi stream waits for a reset.
+    const hooks: Hooks = {};
+    const t = await setup({}, [whenAnswered(hooks)]);
+    closers.push(t.server.close);
+    const c = rawCall(t.server, "PingList", [{ responseCount: 1 }], { end: true });
+    closers.push(c.close);
+    hooks.answered = () => c.reset(NGHTTP2_CANCEL);
+    const s = await serverStream(t.streams, 0);
+    await s.closed;
+    expect(s.stream.rstCode).to.equal(NGHTTP2_CANCEL);
+    expect(await handled(t.registry, "PingList")).to.deep.equal({ OK: 1 });
+  });
+
+  it("contextValues: a client stream whose handler returned before its requests ended is recorded at once; a reset after that changes nothing", async () => {
+    const hooks: Hooks = {};
+    const t = await setup({}, [whenAnswered(hooks)]);
+    closers.push(t.server.close);
+    // readLimit 1: the handler returns after the first request; the client never ends its requests.
+    const c = rawCall(t.server, "PingClientStream", [{ readLimit: 1 }], { end: false });
+    closers.push(c.close);
+    hooks.answered = () => c.reset(NGHTTP2_CANCEL);
+    const s = await serverStream(t.streams, 0);
+    await s.closed;
+    expect(s.stream.rstCode).to.equal(NGHTTP2_CANCEL);
+    expect(await handled(t.registry, "PingClientStream")).to.deep.equal({ OK: 1 });
+  });
+
+  it("contextValues: a call whose signal aborts with a code (the server's shutdown) has that code at once, even after its requests ended and a reset follows", async () => {
+    const hooks: Hooks = {};
+    const shutdown = new AbortController();
+    const t = await setup(
+      {
+        async *pingStream(reqs: AsyncIterable<PingRequest>, ctx: HandlerContext) {
+          let n = 0;
+          for await (const _ of reqs) n++;
+          yield create(PingResponseSchema, { counter: n });
+          await new Promise<void>((resolve) => {
+            ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+            hooks.ready?.();
+          });
+          hooks.aborted?.();
+          throw ctx.signal.reason;
+        },
+      },
+      [],
+      { shutdownSignal: shutdown.signal },
+    );
+    closers.push(t.server.close);
+    const c = rawCall(t.server, "PingStream", [{ value: "a" }], { end: true });
+    closers.push(c.close);
+    hooks.ready = () => shutdown.abort(new ConnectError("shutting down", Code.Unavailable));
+    hooks.aborted = () => c.reset(NGHTTP2_CANCEL);
+    const s = await serverStream(t.streams, 0);
+    await s.closed;
+    expect(s.stream.rstCode).to.equal(NGHTTP2_CANCEL);
+    expect(await handled(t.registry, "PingStream")).to.deep.equal({ Unavailable: 1 });
+  });
+
+  it("contextValues: a reset with a code connect-node names no code for (STREAM_CLOSED) is, as any reset but CANCEL, DeadlineExceeded for a call with a deadline", async () => {
+    // connect-node aborts the signal without a reason for it, which alone
+    // would be a hang-up: Canceled while the 100 s deadline is far off.
+    const hooks: Hooks = {};
+    const t = await setup({
+      async *pingList(_req: PingRequest, ctx: HandlerContext) {
+        await new Promise<void>((resolve) => {
+          ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+          hooks.ready?.();
+        });
+        throw ctx.signal.reason;
+      },
+    });
+    closers.push(t.server.close);
+    const c = rawCall(t.server, "PingList", [{ value: "a" }], { end: true, headers: { "grpc-timeout": "100S" } });
+    closers.push(c.close);
+    hooks.ready = () => c.reset(NGHTTP2_STREAM_CLOSED);
+    const s = await serverStream(t.streams, 0);
+    await s.closed;
+    expect(s.stream.rstCode).to.equal(NGHTTP2_STREAM_CLOSED);
+    await quiesce(t.registry);
+    expect(await handled(t.registry, "PingList")).to.deep.equal({ DeadlineExceeded: 1 });
+  });
+
+  it("contextValues: a call recorded at the end of the bounded wait is not recorded again when its stream closes later", async () => {
+    const t = await setup({});
+    closers.push(t.server.close);
+    const c = rawCall(t.server, "PingClientStream", [{ value: "a" }], { end: true });
+    closers.push(c.close);
+    const until = Date.now() + 5000;
+    while ((await handled(t.registry, "PingClientStream")).OK === undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await handled(t.registry, "PingClientStream")).to.deep.equal({ OK: 1 });
+    const s = await serverStream(t.streams, 0);
+    // Recorded by the bound (resetWaitMs): the stream is still open.
+    expect(s.stream.closed).to.equal(false);
+    c.reset(NGHTTP2_CANCEL);
+    await s.closed;
+    expect(s.stream.rstCode).to.equal(NGHTTP2_CANCEL);
+    expect(await handled(t.registry, "PingClientStream")).to.deep.equal({ OK: 1 });
+  });
+
+  it("a finished stream leaves no abort listener of its own on the call's signal", async () => {
+    let before = -1;
+    let after = -1;
+    const count: Interceptor = (next) => async (req) => {
+      before = getEventListeners(req.signal, "abort").length;
+      const res = await next(req);
+      if (!res.stream) return res;
+      const inner = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          yield* inner;
+          after = getEventListeners(req.signal, "abort").length;
+        })(),
+      };
+    };
+    const t = await setup({}, [count]);
+    closers.push(t.server.close);
+    const client = pingClient(t.server, grpc, []);
+    let n = 0;
+    for await (const _ of client.pingList({ responseCount: 2 })) n++;
+    expect(n).to.equal(2);
+    await quiesce(t.registry);
+    expect(await handled(t.registry, "PingList")).to.deep.equal({ OK: 1 });
+    expect(before).to.be.greaterThan(-1);
+    expect(after).to.equal(before);
+  });
+
+  it("a response stream that an outer interceptor throws an error into is recorded with the error's code", async () => {
+    // As a wrapper that delegates with `yield*` passes on a throw() into it.
+    const budget: Interceptor = (next) => async (req) => {
+      const res = await next(req);
+      if (!res.stream) return res;
+      const it = res.message[Symbol.asyncIterator]();
+      return {
+        ...res,
+        message: (async function* () {
+          const first = await it.next();
+          if (first.done !== true) yield first.value;
+          await it.throw?.(new ConnectError("over budget", Code.ResourceExhausted));
+        })(),
+      };
+    };
+    const t = await setup({}, [budget]);
+    closers.push(t.server.close);
+    const client = pingClient(t.server, grpc, []);
+    let n = 0;
+    const code = await outcome(async () => {
+      for await (const _ of client.pingList({ responseCount: 3 })) n++;
+    });
+    expect([code, n]).to.deep.equal(["ResourceExhausted", 1]);
+    await quiesce(t.registry);
+    const labels = { grpc_method: "PingList", grpc_service: service, grpc_type: "server_stream" };
+    expect((await series(t.registry, "grpc_server_msg_sent_total"))[key("grpc_server_msg_sent_total", labels)]).to.equal(1);
+    expect(await handled(t.registry, "PingList")).to.deep.equal({ ResourceExhausted: 1 });
   });
 });
