@@ -8,11 +8,10 @@ import { expect } from "chai";
 import { getEventListeners } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Registry } from "prom-client";
-import { PingService } from "../gen/connectrpc/prometheus/test/v1/ping_pb.js";
 import { setClock } from "../src/clock.js";
 import { callCode, requestTimeoutMs } from "../src/code.js";
 import { ClientMetrics, ServerMetrics, type ClientMetricsOptions } from "../src/index.js";
-import { drain, outcome, requests } from "./support/fixture.js";
+import { drain, outcome } from "./support/fixture.js";
 import { key, pingClient, protocols, series, service, startServer, type TestServer } from "./support/harness.js";
 
 const grpc = protocols[0];
