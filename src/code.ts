@@ -109,7 +109,7 @@ export function codeAfterReset(
   if (resetCode === 0) {
     return code;
   }
-  if (resetCode === h2ResetCodes.cancel) {
+  if (resetCode === h2Cancel) {
     return Code.Canceled;
   }
   const timeoutMs = requestTimeoutMs(req.header);
@@ -140,14 +140,16 @@ function lostCode(req: CodeContext): number {
   return requestTimeoutMs(req.header) !== undefined ? Code.DeadlineExceeded : Code.Canceled;
 }
 
+/** RST_STREAM CANCEL. */
+const h2Cancel = 8;
+
 /**
  * The codes connect-node gives HTTP/2 reset codes (`connectErrorFromH2ResetCode`);
  * the others are Internal.
  */
-const h2ResetCodes: Readonly<Record<number, number>> & { readonly cancel: 8 } = {
-  cancel: 8,
+const h2ResetCodes: Readonly<Record<number, number>> = {
   7: Code.Unavailable,
-  8: Code.Canceled,
+  [h2Cancel]: Code.Canceled,
   11: Code.ResourceExhausted,
   12: Code.PermissionDenied,
   13: Code.PermissionDenied,

@@ -520,6 +520,18 @@ describe("mutants: reporter.ts", () => {
   });
 });
 
+/** The `_bucket` lines of `name` after one unary call to a server with these metrics. */
+async function bucketsAfterOneCall(registry: Registry, sm: ServerMetrics, name: string): Promise<string[]> {
+  const server = await startServer([sm.interceptor]);
+  try {
+    await pingClient(server, grpc, []).ping({});
+    await quiesce(registry);
+  } finally {
+    await server.close();
+  }
+  return (await registry.metrics()).split("\n").filter((l) => l.startsWith(`${name}_bucket`));
+}
+
 describe("mutants: metric-family.ts", () => {
   it("with the registry's default labels, bucket lines print as prom-client prints its own histograms", async () => {
     const { Histogram } = await import("prom-client");
@@ -528,16 +540,8 @@ describe("mutants: metric-family.ts", () => {
     const sm = new ServerMetrics({ registry, handlingTimeHistogram: { buckets: [1] } });
     const own = new Histogram({ name: "own_seconds", help: "h", labelNames: ["grpc_method", "grpc_service", "grpc_type"], buckets: [1], registers: [registry] });
     own.observe({ grpc_method: "Ping", grpc_service: service, grpc_type: "unary" }, 0);
-    const server = await startServer([sm.interceptor]);
-    try {
-      await pingClient(server, grpc, []).ping({});
-      await quiesce(registry);
-    } finally {
-      await server.close();
-    }
-    const text = await registry.metrics();
-    const ours = text.split("\n").filter((l) => l.startsWith("grpc_server_handling_seconds_bucket")).map((l) => l.replace(/ \S+$/, ""));
-    const theirs = text.split("\n").filter((l) => l.startsWith("own_seconds_bucket")).map((l) => l.replace(/ \S+$/, "").replace("own_seconds", "grpc_server_handling_seconds"));
+    const ours = (await bucketsAfterOneCall(registry, sm, "grpc_server_handling_seconds")).map((l) => l.replace(/ \S+$/, ""));
+    const theirs = (await registry.metrics()).split("\n").filter((l) => l.startsWith("own_seconds_bucket")).map((l) => l.replace(/ \S+$/, "").replace("own_seconds", "grpc_server_handling_seconds"));
     expect(ours).to.deep.equal(theirs);
     expect(ours[0]).to.equal(`grpc_server_handling_seconds_bucket{le="1",app="x",grpc_method="Ping",grpc_service="${service}",grpc_type="unary"}`);
   });
@@ -545,14 +549,7 @@ describe("mutants: metric-family.ts", () => {
   it("python: le goes in name order among the labels, before rpc_protocol and a const label after it", async () => {
     const registry = new Registry();
     const sm = new ServerMetrics({ registry, flavor: "python", handlingTimeHistogram: { buckets: [1] }, protocolLabel: true, constLabels: { zone: "z", app: "a" } });
-    const server = await startServer([sm.interceptor]);
-    try {
-      await pingClient(server, grpc, []).ping({});
-      await quiesce(registry);
-    } finally {
-      await server.close();
-    }
-    const buckets = (await registry.metrics()).split("\n").filter((l) => l.startsWith("grpc_server_handling_seconds_bucket"));
+    const buckets = await bucketsAfterOneCall(registry, sm, "grpc_server_handling_seconds");
     const l = `app="a",grpc_method="Ping",grpc_service="${service}",grpc_type="UNARY"`;
     expect(buckets).to.deep.equal([
       `grpc_server_handling_seconds_bucket{${l},le="1.0",rpc_protocol="grpc",zone="z"} 1`,
@@ -563,14 +560,7 @@ describe("mutants: metric-family.ts", () => {
   it("java: le goes last", async () => {
     const registry = new Registry();
     const sm = new ServerMetrics({ registry, flavor: "java", handlingTimeHistogram: { buckets: [1] }, constLabels: { app: "a" } });
-    const server = await startServer([sm.interceptor]);
-    try {
-      await pingClient(server, grpc, []).ping({});
-      await quiesce(registry);
-    } finally {
-      await server.close();
-    }
-    const buckets = (await registry.metrics()).split("\n").filter((l) => l.startsWith("grpc_server_handled_latency_seconds_bucket"));
+    const buckets = await bucketsAfterOneCall(registry, sm, "grpc_server_handled_latency_seconds");
     const l = `grpc_type="UNARY",grpc_service="${service}",grpc_method="Ping",app="a"`;
     expect(buckets).to.deep.equal([
       `grpc_server_handled_latency_seconds_bucket{${l},le="1.0"} 1`,
